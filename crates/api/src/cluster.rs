@@ -1,0 +1,259 @@
+//! `PinotCluster`: a Pinot cluster this operator deploys, or an external one it only
+//! connects to in order to manage schemas, tables and tenants.
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::settings::{KubernetesSettings, PinotSettings};
+
+/// Image used when `spec.image` is unset.
+pub const DEFAULT_IMAGE: &str = "apachepinot/pinot:1.5.1";
+
+/// A Pinot cluster: ZooKeeper plus controller, broker, server and minion pools.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[kube(
+    group = "pinot.operator.dev",
+    version = "v1alpha1",
+    kind = "PinotCluster",
+    namespaced,
+    shortname = "pinot",
+    category = "pinot",
+    status = "PinotClusterStatus",
+    printcolumn = r#"{"name":"Available","type":"string","jsonPath":".status.conditions[?(@.type==\"Available\")].status"}"#,
+    printcolumn = r#"{"name":"Progressing","type":"string","jsonPath":".status.conditions[?(@.type==\"Progressing\")].status"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.version.current"}"#,
+    printcolumn = r#"{"name":"Controller","type":"string","priority":1,"jsonPath":".status.controllerUrl"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[x_kube(validation = Rule::new("has(self.external) || has(self.zookeeper)")
+    .message("a deployed cluster needs spec.zookeeper (managed or external); set spec.external to only connect to an existing Pinot"))]
+#[serde(rename_all = "camelCase")]
+pub struct PinotClusterSpec {
+    /// Container image of every Pinot role. Changing it rolls the cluster role by role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Name of the cluster inside Pinot (Helix cluster name). Defaults to `metadata.name`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("clusterName is immutable"))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_-]{1,63}$')").message("clusterName may hold letters, digits, '_' and '-' (at most 63)"))]
+    pub cluster_name: Option<String>,
+    /// ZooKeeper: deployed by the operator (`managed`) or an existing ensemble (`external`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zookeeper: Option<ZookeeperSpec>,
+    /// Connect to an existing Pinot instead of deploying one: only schemas, tables and
+    /// tenants are managed. Role and ZooKeeper settings are ignored when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalCluster>,
+    /// Pinot settings for every role.
+    #[serde(default)]
+    pub pinot: PinotSettings,
+    /// Kubernetes settings for every pod.
+    #[serde(default)]
+    pub kubernetes: KubernetesSettings,
+    /// Controller pools.
+    #[serde(default)]
+    pub controller: RoleSpec,
+    /// Broker pools.
+    #[serde(default)]
+    pub broker: RoleSpec,
+    /// Server pools.
+    #[serde(default)]
+    pub server: RoleSpec,
+    /// Minion pools.
+    #[serde(default)]
+    pub minion: RoleSpec,
+    /// How changes reach running pods.
+    #[serde(default)]
+    pub rollout: RolloutSpec,
+    /// Scale every workload to zero while keeping data, configuration and Services.
+    #[serde(default)]
+    pub stopped: bool,
+}
+
+/// ZooKeeper for a deployed cluster; exactly one of `managed` and `external`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("has(self.managed) != has(self.external)")
+    .message("set exactly one of zookeeper.managed and zookeeper.external"))]
+#[serde(rename_all = "camelCase")]
+pub struct ZookeeperSpec {
+    /// A ZooKeeper ensemble deployed by the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<ManagedZookeeper>,
+    /// An existing ZooKeeper ensemble.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalZookeeper>,
+}
+
+/// A ZooKeeper ensemble the operator deploys as a StatefulSet.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedZookeeper {
+    /// Ensemble size; use an odd number (1, 3 or 5).
+    #[serde(default = "default_zookeeper_replicas")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 7 && self % 2 == 1").message("zookeeper.managed.replicas must be odd, between 1 and 7"))]
+    pub replicas: i32,
+    /// Data volume size per member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
+    /// ZooKeeper image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Kubernetes settings for the ZooKeeper pods (the cluster-level block does not apply).
+    #[serde(default)]
+    pub kubernetes: KubernetesSettings,
+}
+
+fn default_zookeeper_replicas() -> i32 {
+    3
+}
+
+/// An existing ZooKeeper ensemble.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalZookeeper {
+    /// `host:port[,host:port...]`.
+    #[x_kube(validation = Rule::new("self.size() > 0").message("zookeeper.external.connectString must not be empty"))]
+    pub connect_string: String,
+    /// Path under which Pinot keeps its cluster, e.g. `/pinot/analytics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("zookeeper.external.chroot must start with '/'"))]
+    pub chroot: Option<String>,
+}
+
+/// An existing Pinot cluster reached through its controller.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalCluster {
+    /// Base URL of the Pinot controller, e.g. `http://pinot-controller.pinot:9000`.
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s]+$')").message("external.controllerUrl must be an http:// or https:// URL"))]
+    pub controller_url: String,
+    /// Secret with credentials for the controller: keys `username` and `password`
+    /// (basic auth) or `token` (bearer). Unset: no authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_secret_ref: Option<SecretRef>,
+    /// Accept a controller certificate no CA vouches for. Only for testing.
+    #[serde(default)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// A Secret in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+pub struct SecretRef {
+    /// Secret name.
+    pub name: String,
+}
+
+/// One Pinot role: defaults for its pools, and the pools.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleSpec {
+    /// Pinot settings for every pool of this role; override the cluster's key by key.
+    #[serde(default)]
+    pub pinot: PinotSettings,
+    /// Kubernetes settings for every pool of this role; override the cluster's key by key.
+    #[serde(default)]
+    pub kubernetes: KubernetesSettings,
+    /// Pools (role groups) of this role, each its own StatefulSet. Names are unique.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    #[schemars(length(max = 16))]
+    pub pools: Vec<PoolSpec>,
+}
+
+/// A pool: pods of one role that share hardware, tags and settings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolSpec {
+    /// Pool name, part of the StatefulSet and Pinot instance names: lower-case letters,
+    /// digits and '-', at most 20 characters.
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$')")
+        .message("pool name must be 1-20 lower-case letters, digits or '-', starting and ending with a letter or digit"))]
+    pub name: String,
+    /// Number of pods.
+    #[x_kube(validation = Rule::new("self >= 0").message("replicas must be >= 0"))]
+    pub replicas: i32,
+    /// Pinot tenant the instances of this pool serve (servers and brokers). The
+    /// operator tags every instance with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,64}$')").message("tenant may hold letters, digits and '_'"))]
+    pub tenant: Option<String>,
+    /// Storage tier tag of this pool's servers (e.g. `hot`, `cold`), for tier-based
+    /// segment placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,64}$')").message("tier may hold letters, digits and '_'"))]
+    pub tier: Option<String>,
+    /// Pinot settings of this pool; override the role's key by key.
+    #[serde(default)]
+    pub pinot: PinotSettings,
+    /// Kubernetes settings of this pool; override the role's key by key.
+    #[serde(default)]
+    pub kubernetes: KubernetesSettings,
+}
+
+/// How changes reach running pods.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    /// Stop every change to workloads; status keeps being updated.
+    #[serde(default)]
+    pub paused: bool,
+    /// How server pods restart during a rollout.
+    #[serde(default)]
+    pub server_strategy: ServerRolloutStrategy,
+}
+
+/// How server pods restart during a rollout.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
+)]
+pub enum ServerRolloutStrategy {
+    /// All pods of a pool restart together, one pool at a time (the pools must hold
+    /// replicas of each other's segments, e.g. through pool-based instance assignment).
+    #[default]
+    PoolByPool,
+    /// One pod at a time.
+    OneByOne,
+}
+
+/// Observed state of a `PinotCluster`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PinotClusterStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Available`, `Progressing`, `Degraded` and `Paused`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Running and target image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionStatus>,
+    /// Per pool replica counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<PoolStatus>,
+    /// URL of the Pinot controller the operator talks to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller_url: Option<String>,
+}
+
+/// Running (`current`) and desired (`target`) image.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+pub struct VersionStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// Replica counts of one pool.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolStatus {
+    pub role: String,
+    pub name: String,
+    pub replicas: i32,
+    pub ready_replicas: i32,
+    pub updated_replicas: i32,
+}

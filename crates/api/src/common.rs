@@ -1,0 +1,53 @@
+//! Types shared by every kind: the cluster reference, deletion policy and status.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::KubeSchema;
+use serde::{Deserialize, Serialize};
+
+/// Points at a `PinotCluster` in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+pub struct ClusterRef {
+    /// Name of the `PinotCluster` (same namespace) whose Pinot holds this object.
+    #[x_kube(validation = Rule::new("self.size() > 0").message("clusterRef.name must not be empty"))]
+    pub name: String,
+}
+
+/// What happens in Pinot when the Kubernetes object is deleted.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
+)]
+pub enum DeletionPolicy {
+    /// Remove only the Kubernetes object; the Pinot object stays (the default).
+    #[default]
+    Retain,
+    /// Delete the object from Pinot too.
+    Delete,
+}
+
+/// Status of a content resource (schema, table, tenant).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Synced` (Pinot matches the spec) and `Ready` (the object is usable in Pinot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Hash of the last document applied to Pinot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_hash: Option<String>,
+    /// When Pinot was last seen matching the spec (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced_time: Option<String>,
+}
+
+/// Condition types used by content resources.
+pub mod condition {
+    pub const SYNCED: &str = "Synced";
+    pub const READY: &str = "Ready";
+    pub const AVAILABLE: &str = "Available";
+    pub const PROGRESSING: &str = "Progressing";
+    pub const DEGRADED: &str = "Degraded";
+    pub const PAUSED: &str = "Paused";
+}

@@ -1,0 +1,109 @@
+//! `PinotTable`: a Pinot table, written as Pinot's own TableConfig JSON in YAML.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::common::{ClusterRef, ContentStatus, DeletionPolicy};
+
+/// A Pinot table kept in sync with `spec.table`.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[kube(
+    group = "pinot.operator.dev",
+    version = "v1alpha1",
+    kind = "PinotTable",
+    namespaced,
+    shortname = "ptable",
+    category = "pinot",
+    status = "ContentStatus",
+    printcolumn = r#"{"name":"Cluster","type":"string","jsonPath":".spec.clusterRef.name"}"#,
+    printcolumn = r#"{"name":"Table","type":"string","jsonPath":".spec.table.tableName"}"#,
+    printcolumn = r#"{"name":"Type","type":"string","jsonPath":".spec.table.tableType"}"#,
+    printcolumn = r#"{"name":"Synced","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PinotTableSpec {
+    /// The `PinotCluster` (same namespace) whose Pinot holds the table. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("clusterRef is immutable"))]
+    pub cluster_ref: ClusterRef,
+    /// The `PinotSchema` (same namespace) the table uses. The table waits until that
+    /// schema exists in Pinot. Unset: the schema named like the table must exist in Pinot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_ref: Option<LocalRef>,
+    /// Pinot's TableConfig document (`tableName`, `tableType`, `segmentsConfig`,
+    /// `tableIndexConfig`, `tenants`, `ingestionConfig`, ...), as Pinot's REST API takes it.
+    pub table: TableDocument,
+    /// What happens in Pinot when this object is deleted: `Retain` (default) keeps the
+    /// table; `Delete` removes it (and its segments).
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    /// What the operator does after applying a changed TableConfig.
+    #[serde(default)]
+    pub on_change: TableChangePolicy,
+}
+
+/// A resource in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+pub struct LocalRef {
+    /// Resource name.
+    pub name: String,
+}
+
+/// Pinot's TableConfig; fields beyond name and type are passed through unchanged.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableDocument {
+    /// Raw table name (without the `_OFFLINE`/`_REALTIME` suffix). Immutable.
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,128}$')").message("tableName may hold letters, digits and '_' (at most 128)"))]
+    #[x_kube(validation = Rule::new("!self.endsWith('_OFFLINE') && !self.endsWith('_REALTIME')").message("tableName must not carry the _OFFLINE/_REALTIME suffix; tableType says it"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("tableName is immutable"))]
+    pub table_name: String,
+    /// `OFFLINE` or `REALTIME`. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("tableType is immutable"))]
+    pub table_type: TableType,
+    /// The rest of the document.
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, Value>,
+}
+
+/// Pinot table type.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TableType {
+    Offline,
+    Realtime,
+}
+
+impl TableType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableType::Offline => "OFFLINE",
+            TableType::Realtime => "REALTIME",
+        }
+    }
+}
+
+/// What the operator does after applying a changed TableConfig.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableChangePolicy {
+    /// Rebalance the table when a change moves it (e.g. tenants or replication changed).
+    /// Without it, the need is reported in status.
+    #[serde(default)]
+    pub rebalance: bool,
+    /// Reload segments when a change needs it (e.g. a new index). Without it, the need
+    /// is reported in status.
+    #[serde(default)]
+    pub reload: bool,
+}
+
+impl TableDocument {
+    /// The whole document as Pinot takes it.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a table document serializes")
+    }
+}

@@ -1,0 +1,89 @@
+//! Why a content resource is not in sync. Each variant's name is the condition
+//! `reason` and the Event reason users see, so they read as short sentences.
+
+use pinot_client::Error as PinotError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The document in the spec is invalid; nothing is sent to Pinot until it is fixed.
+    #[error("{0}")]
+    InvalidSchema(String),
+    #[error("{0}")]
+    InvalidTable(String),
+    #[error("{0}")]
+    InvalidTenant(String),
+    /// The table names a schema that is not the one its schemaRef points at.
+    #[error("{0}")]
+    SchemaMismatch(String),
+    /// Waiting on another object; not a failure, retried soon.
+    #[error("PinotCluster {0} not found in this namespace")]
+    ClusterNotFound(String),
+    #[error("{0}")]
+    ClusterNotReady(String),
+    #[error("{0}")]
+    CredentialsUnavailable(String),
+    #[error("schema {0} does not exist in Pinot yet")]
+    SchemaNotFound(String),
+    #[error("{0}")]
+    TenantNotFound(String),
+    /// Pinot refused a schema change as backward-incompatible and the spec does not allow force.
+    #[error(
+        "Pinot refused the schema update as backward-incompatible (set spec.updatePolicy.force to apply it): {0}"
+    )]
+    IncompatibleSchemaChange(String),
+    /// Deletion waits: Pinot will not delete a schema that a table still uses.
+    #[error("schema is still used by a table; deletion waits: {0}")]
+    SchemaInUse(String),
+    #[error("Pinot is unreachable: {0}")]
+    PinotUnreachable(String),
+    /// Pinot answered with an error; its message is kept verbatim.
+    #[error("Pinot rejected the request: {0}")]
+    PinotRejected(String),
+    #[error("Kubernetes API error: {0}")]
+    Kubernetes(#[from] kube::Error),
+}
+
+impl SyncError {
+    /// The condition/Event reason: the variant name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SyncError::InvalidSchema(_) => "InvalidSchema",
+            SyncError::InvalidTable(_) => "InvalidTable",
+            SyncError::InvalidTenant(_) => "InvalidTenant",
+            SyncError::SchemaMismatch(_) => "SchemaMismatch",
+            SyncError::ClusterNotFound(_) => "ClusterNotFound",
+            SyncError::ClusterNotReady(_) => "ClusterNotReady",
+            SyncError::CredentialsUnavailable(_) => "CredentialsUnavailable",
+            SyncError::SchemaNotFound(_) => "SchemaNotFound",
+            SyncError::TenantNotFound(_) => "TenantNotFound",
+            SyncError::IncompatibleSchemaChange(_) => "IncompatibleSchemaChange",
+            SyncError::SchemaInUse(_) => "SchemaInUse",
+            SyncError::PinotUnreachable(_) => "PinotUnreachable",
+            SyncError::PinotRejected(_) => "PinotRejected",
+            SyncError::Kubernetes(_) => "KubernetesError",
+        }
+    }
+
+    /// Errors the user must fix in the spec: retrying sooner than the resync interval helps nobody.
+    pub fn needs_spec_change(&self) -> bool {
+        matches!(
+            self,
+            SyncError::InvalidSchema(_)
+                | SyncError::InvalidTable(_)
+                | SyncError::InvalidTenant(_)
+                | SyncError::SchemaMismatch(_)
+                | SyncError::IncompatibleSchemaChange(_)
+                | SyncError::PinotRejected(_)
+        )
+    }
+}
+
+impl From<PinotError> for SyncError {
+    fn from(e: PinotError) -> Self {
+        if e.is_unreachable() {
+            SyncError::PinotUnreachable(e.to_string())
+        } else {
+            SyncError::PinotRejected(e.to_string())
+        }
+    }
+}

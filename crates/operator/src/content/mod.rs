@@ -1,0 +1,97 @@
+//! Controllers for what lives inside Pinot: schemas, tables and tenants.
+//!
+//! Each kind implements [`ContentResource`]: a pure-ish `sync` that reads what
+//! Pinot has and creates or updates it (CreateOrUpdate from observed state), and a
+//! `remove` used only when the spec's `deletionPolicy` is `Delete`. The shared
+//! [`reconciler`] wraps them with the finalizer, status conditions and Events.
+
+pub mod compare;
+pub mod connection;
+pub mod error;
+pub mod reconciler;
+pub mod schema;
+pub mod table;
+pub mod tenant;
+pub mod validate;
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use api::{ContentStatus, DeletionPolicy};
+use kube::core::NamespaceResourceScope;
+use kube::{Client, Resource};
+use pinot_client::PinotClient;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use error::SyncError;
+
+/// What a sync talks to.
+pub struct SyncContext<'a> {
+    pub pinot: &'a PinotClient,
+    pub kube: &'a Client,
+    pub namespace: &'a str,
+    /// Hash of the document applied last time (from status), to notice fields the
+    /// user removed, which a coverage comparison cannot see.
+    pub applied_hash: Option<&'a str>,
+}
+
+/// What a successful sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    InSync,
+}
+
+/// A successful sync: what happened, and notes for the status message (e.g. a
+/// rebalance the spec did not allow the operator to start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    pub outcome: Outcome,
+    pub notes: Vec<String>,
+}
+
+impl Synced {
+    pub fn new(outcome: Outcome) -> Self {
+        Synced {
+            outcome,
+            notes: vec![],
+        }
+    }
+}
+
+/// A custom resource whose content is kept in sync with Pinot.
+pub trait ContentResource:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// Name of the referenced `PinotCluster`.
+    fn cluster_name(&self) -> &str;
+    fn deletion_policy(&self) -> DeletionPolicy;
+    fn content_status(&self) -> Option<&ContentStatus>;
+    /// Human name of the Pinot object, e.g. `table events_OFFLINE`.
+    fn pinot_object(&self) -> String;
+    /// Hash of the desired document, stored in status after a successful sync.
+    fn desired_hash(&self) -> String;
+    /// Brings Pinot in line with the spec.
+    fn sync(&self, cx: &SyncContext<'_>) -> impl Future<Output = Result<Synced, SyncError>> + Send;
+    /// Deletes the object from Pinot (only called with `deletionPolicy: Delete`).
+    fn remove(&self, cx: &SyncContext<'_>) -> impl Future<Output = Result<(), SyncError>> + Send;
+}
+
+/// Runs the schema, table and tenant controllers until `shutdown` is cancelled.
+pub async fn run_all(ctx: std::sync::Arc<crate::context::Context>, shutdown: tokio_util::sync::CancellationToken) {
+    use api::{PinotSchema, PinotTable, PinotTenant};
+    tokio::join!(
+        reconciler::run::<PinotSchema>(ctx.clone(), ctx.api(), shutdown.clone().cancelled_owned()),
+        reconciler::run::<PinotTable>(ctx.clone(), ctx.api(), shutdown.clone().cancelled_owned()),
+        reconciler::run::<PinotTenant>(ctx.clone(), ctx.api(), shutdown.cancelled_owned()),
+    );
+}

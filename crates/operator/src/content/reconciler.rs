@@ -1,0 +1,310 @@
+//! The shell around [`ContentResource::sync`]: finalizer, status, Events, requeue.
+//!
+//! Failures to sync are not reconcile errors: they are written to the `Synced`
+//! condition (with Pinot's message verbatim) and an Event, and the object is
+//! retried on a schedule that suits the failure. Only Kubernetes API failures
+//! while writing status bubble up to the controller's error policy.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::DeletionPolicy;
+use api::common::condition::{READY, SYNCED};
+use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::ResourceExt;
+use serde_json::json;
+
+use super::connection::connect;
+use super::error::SyncError;
+use super::{ContentResource, Outcome, SyncContext, Synced};
+use crate::conditions::{self, Desired};
+use crate::context::Context;
+use crate::metrics::PinotCallMetrics;
+
+/// Finalizer that keeps an object until its Pinot side is handled.
+pub const FINALIZER: &str = "pinot.operator.dev/cleanup";
+
+/// How soon to look again while waiting on something that will likely appear.
+const WAIT_RETRY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<SyncError>>),
+}
+
+/// Runs the controller for kind `K` until `shutdown` resolves.
+pub async fn run<K: ContentResource>(
+    ctx: Arc<Context>,
+    api: Api<K>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let controller = Controller::new(api, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    let clusters: Api<api::PinotCluster> = ctx.cluster_api();
+    controller
+        // A cluster appearing or changing (e.g. its URL) re-syncs what references it.
+        .watches(clusters, watcher::Config::default(), move |cluster| {
+            let ns = cluster.namespace();
+            let name = cluster.name_any();
+            store
+                .state()
+                .into_iter()
+                .filter(|o| o.namespace() == ns && o.cluster_name() == name)
+                .map(|o| ObjectRef::from_obj(&*o))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+fn controller_name<K: ContentResource>() -> &'static str {
+    match K::kind(&()).as_ref() {
+        "PinotSchema" => "pinotschema",
+        "PinotTable" => "pinottable",
+        "PinotTenant" => "pinottenant",
+        _ => "content",
+    }
+}
+
+#[tracing::instrument(skip_all, fields(kind = %K::kind(&()), namespace = obj.namespace(), name = obj.name_any()))]
+async fn reconcile<K: ContentResource>(
+    obj: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let namespace = obj.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => apply(obj.as_ref(), &ctx).await,
+            Finalizer::Cleanup(obj) => cleanup(obj.as_ref(), &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| ReconcileError::Finalizer(Box::new(e)));
+    let failure = result.as_ref().err().map(|_| "ReconcileError");
+    ctx.metrics
+        .reconciled(controller_name::<K>(), started.elapsed(), failure);
+    result
+}
+
+fn error_policy<K: ContentResource>(
+    _obj: Arc<K>,
+    error: &ReconcileError,
+    _ctx: Arc<Context>,
+) -> Action {
+    tracing::warn!(%error, "reconcile failed");
+    Action::requeue(WAIT_RETRY)
+}
+
+async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let observer = Arc::new(PinotCallMetrics(ctx.metrics.clone()));
+    let pinot = connect(&ctx.client, &namespace, obj.cluster_name(), Some(observer)).await?;
+    let applied_hash = obj.content_status().and_then(|s| s.applied_hash.as_deref());
+    let cx = SyncContext {
+        pinot: &pinot,
+        kube: &ctx.client,
+        namespace: &namespace,
+        applied_hash,
+    };
+    obj.sync(&cx).await
+}
+
+async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
+    let result = sync_once(obj, ctx).await;
+    let previous_reason = obj
+        .content_status()
+        .and_then(|s| conditions::find(&s.conditions, SYNCED))
+        .map(|c| c.reason.clone());
+    publish_sync_event(obj, ctx, &result, previous_reason.as_deref()).await;
+    write_status(obj, ctx, &result).await?;
+    Ok(match &result {
+        Ok(_) => Action::requeue(ctx.resync),
+        Err(e) if e.needs_spec_change() => Action::requeue(ctx.resync),
+        Err(_) => Action::requeue(WAIT_RETRY),
+    })
+}
+
+/// Desired `Synced` and `Ready` conditions for a sync result.
+pub fn sync_conditions(result: &Result<Synced, SyncError>, object: &str) -> Vec<Desired<'static>> {
+    match result {
+        Ok(synced) => {
+            let reason = match synced.outcome {
+                Outcome::Created => "Created",
+                Outcome::Updated => "Updated",
+                Outcome::InSync => "InSync",
+            };
+            let mut message = format!("{object} matches the spec");
+            for note in &synced.notes {
+                message.push_str("; ");
+                message.push_str(note);
+            }
+            vec![
+                Desired {
+                    type_: SYNCED,
+                    status: true,
+                    reason,
+                    message,
+                },
+                Desired {
+                    type_: READY,
+                    status: true,
+                    reason: "Exists",
+                    message: format!("{object} exists in Pinot"),
+                },
+            ]
+        }
+        Err(e) => vec![
+            Desired {
+                type_: SYNCED,
+                status: false,
+                reason: e.reason(),
+                message: e.to_string(),
+            },
+            Desired {
+                type_: READY,
+                status: false,
+                reason: e.reason(),
+                message: format!("{object} is not confirmed in Pinot: {e}"),
+            },
+        ],
+    }
+}
+
+async fn write_status<K: ContentResource>(
+    obj: &K,
+    ctx: &Context,
+    result: &Result<Synced, SyncError>,
+) -> Result<(), SyncError> {
+    let current = obj.content_status().cloned().unwrap_or_default();
+    let mut status = current.clone();
+    status.observed_generation = obj.meta().generation;
+    status.conditions = conditions::merge(
+        &current.conditions,
+        sync_conditions(result, &obj.pinot_object()),
+        obj.meta().generation,
+    );
+    if result.is_ok() {
+        status.applied_hash = Some(obj.desired_hash());
+        status.last_synced_time = Some(Timestamp::now().to_string());
+    }
+    if status == current {
+        return Ok(());
+    }
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(crate::FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Events for what changed in Pinot, and for failures when the reason changes (the
+/// condition carries the rest; repeating the same failure every retry is noise).
+async fn publish_sync_event<K: ContentResource>(
+    obj: &K,
+    ctx: &Context,
+    result: &Result<Synced, SyncError>,
+    previous_reason: Option<&str>,
+) {
+    let object = obj.pinot_object();
+    let event = match result {
+        Ok(Synced {
+            outcome: Outcome::Created,
+            ..
+        }) => normal("Created", "Create", format!("created {object} in Pinot")),
+        Ok(Synced {
+            outcome: Outcome::Updated,
+            notes,
+        }) => normal(
+            "Updated",
+            "Update",
+            format!("updated {object} in Pinot {}", notes.join("; ")),
+        ),
+        Ok(_) => return,
+        Err(e) if previous_reason == Some(e.reason()) => return,
+        Err(e) => KubeEvent {
+            type_: EventType::Warning,
+            reason: e.reason().to_owned(),
+            note: Some(e.to_string()),
+            action: "Sync".into(),
+            secondary: None,
+        },
+    };
+    ctx.publish(&event, &obj.object_ref(&())).await;
+}
+
+fn normal(reason: &str, action: &str, note: String) -> KubeEvent {
+    KubeEvent {
+        type_: EventType::Normal,
+        reason: reason.into(),
+        note: Some(note.trim_end().to_owned()),
+        action: action.into(),
+        secondary: None,
+    }
+}
+
+async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
+    let object = obj.pinot_object();
+    if obj.deletion_policy() == DeletionPolicy::Retain {
+        let note = format!("deletionPolicy is Retain: {object} stays in Pinot");
+        ctx.publish(&normal("Retained", "Delete", note), &obj.object_ref(&()))
+            .await;
+        return Ok(Action::await_change());
+    }
+    let result = async {
+        let namespace = obj.namespace().unwrap_or_default();
+        let pinot = connect(&ctx.client, &namespace, obj.cluster_name(), None).await?;
+        let cx = SyncContext {
+            pinot: &pinot,
+            kube: &ctx.client,
+            namespace: &namespace,
+            applied_hash: None,
+        };
+        obj.remove(&cx).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            ctx.publish(
+                &normal("Deleted", "Delete", format!("deleted {object} from Pinot")),
+                &obj.object_ref(&()),
+            )
+            .await;
+            Ok(Action::await_change())
+        }
+        Err(e) => {
+            // The finalizer stays until Pinot confirms; say why in status and an Event.
+            let failed = Err(e);
+            write_status(obj, ctx, &failed).await?;
+            let Err(e) = failed else { unreachable!() };
+            let warning = KubeEvent {
+                type_: EventType::Warning,
+                reason: e.reason().to_owned(),
+                note: Some(format!("deleting {object} from Pinot waits: {e}")),
+                action: "Delete".into(),
+                secondary: None,
+            };
+            ctx.publish(&warning, &obj.object_ref(&())).await;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! `PinotSchema` → Pinot schema.
+
+use api::{ContentStatus, DeletionPolicy, PinotSchema};
+use pinot_client::SchemaUpdate;
+use serde_json::Value;
+
+use super::compare::{covers, hash};
+use super::error::SyncError;
+use super::{ContentResource, Outcome, SyncContext, Synced, validate};
+
+/// What to do with a schema, decided from what Pinot has.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Plan {
+    Create,
+    Update,
+    Nothing,
+}
+
+/// Pure: compare the spec's document with Pinot's.
+pub fn plan(desired: &Value, observed: Option<&Value>, applied_hash: Option<&str>) -> Plan {
+    match observed {
+        None => Plan::Create,
+        Some(actual) if !covers(actual, desired) => Plan::Update,
+        // Pinot has every field, but the spec changed since the last apply (e.g. a
+        // column was removed): send the new document.
+        Some(_) if applied_hash.is_some_and(|h| h != hash(desired)) => Plan::Update,
+        Some(_) => Plan::Nothing,
+    }
+}
+
+/// Pinot answers 400 for backward-incompatible updates; other 400s are plain rejections.
+fn is_incompatible(e: &pinot_client::Error) -> bool {
+    e.is_bad_request() && e.to_string().to_lowercase().contains("incompatible")
+}
+
+impl ContentResource for PinotSchema {
+    fn cluster_name(&self) -> &str {
+        &self.spec.cluster_ref.name
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    fn content_status(&self) -> Option<&ContentStatus> {
+        self.status.as_ref()
+    }
+
+    fn pinot_object(&self) -> String {
+        format!("schema {}", self.spec.schema.schema_name)
+    }
+
+    fn desired_hash(&self) -> String {
+        hash(&self.spec.schema.to_json())
+    }
+
+    async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
+        let desired = self.spec.schema.to_json();
+        validate::schema(&desired)?;
+        let name = &self.spec.schema.schema_name;
+        let observed = cx.pinot.get_schema(name).await?;
+        match plan(&desired, observed.as_ref(), cx.applied_hash) {
+            Plan::Nothing => Ok(Synced::new(Outcome::InSync)),
+            Plan::Create => {
+                cx.pinot.create_schema(&desired).await?;
+                Ok(Synced::new(Outcome::Created))
+            }
+            Plan::Update => update(self, cx, &desired).await,
+        }
+    }
+
+    async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
+        match cx.pinot.delete_schema(&self.spec.schema.schema_name).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.is_conflict() => Err(SyncError::SchemaInUse(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+async fn update(
+    schema: &PinotSchema,
+    cx: &SyncContext<'_>,
+    desired: &Value,
+) -> Result<Synced, SyncError> {
+    let name = &schema.spec.schema.schema_name;
+    let policy = &schema.spec.update_policy;
+    let opts = SchemaUpdate {
+        reload: policy.reload,
+        force: false,
+    };
+    match cx.pinot.update_schema(name, desired, opts).await {
+        Ok(()) => Ok(Synced::new(Outcome::Updated)),
+        Err(e) if is_incompatible(&e) && policy.force => {
+            let forced = SchemaUpdate {
+                reload: policy.reload,
+                force: true,
+            };
+            cx.pinot.update_schema(name, desired, forced).await?;
+            let mut synced = Synced::new(Outcome::Updated);
+            synced
+                .notes
+                .push("backward-incompatible change forced (updatePolicy.force)".into());
+            Ok(synced)
+        }
+        Err(e) if is_incompatible(&e) => Err(SyncError::IncompatibleSchemaChange(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> Value {
+        json!({"schemaName": "events", "dimensionFieldSpecs": [{"name": "a", "dataType": "STRING"}]})
+    }
+
+    #[test]
+    fn missing_in_pinot_is_created() {
+        assert_eq!(plan(&doc(), None, None), Plan::Create);
+    }
+
+    #[test]
+    fn drift_in_pinot_is_updated() {
+        let drifted = json!({"schemaName": "events", "dimensionFieldSpecs": [{"name": "a", "dataType": "INT"}]});
+        assert_eq!(
+            plan(&doc(), Some(&drifted), Some(&hash(&doc()))),
+            Plan::Update
+        );
+    }
+
+    #[test]
+    fn equal_documents_need_nothing() {
+        assert_eq!(
+            plan(&doc(), Some(&doc()), Some(&hash(&doc()))),
+            Plan::Nothing
+        );
+        // No status yet (e.g. adopted schema): coverage alone decides.
+        assert_eq!(plan(&doc(), Some(&doc()), None), Plan::Nothing);
+    }
+
+    #[test]
+    fn a_field_removed_from_the_spec_is_sent() {
+        let old = json!({"schemaName": "events", "dimensionFieldSpecs": [{"name": "a", "dataType": "STRING"}], "x": 1});
+        assert_eq!(plan(&doc(), Some(&old), Some(&hash(&old))), Plan::Update);
+    }
+}

@@ -1,0 +1,271 @@
+//! `PinotTable` → Pinot table config, with the waits a table needs (its schema,
+//! its tenants) and the follow-ups a change needs (rebalance, reload).
+
+use api::table::TableType as SpecTableType;
+use api::{ContentStatus, DeletionPolicy, PinotSchema, PinotTable};
+use kube::Api;
+use pinot_client::{RebalanceOptions, TableType};
+use serde_json::Value;
+
+use super::compare::{covers, hash};
+use super::error::SyncError;
+use super::schema::{Plan, plan};
+use super::{ContentResource, Outcome, SyncContext, Synced, validate};
+
+/// Top-level TableConfig keys whose change moves segments between instances.
+const REBALANCE_KEYS: &[&str] = &[
+    "tenants",
+    "instanceAssignmentConfigMap",
+    "tierConfigs",
+    "instancePartitionsMap",
+];
+/// Keys whose change needs existing segments reloaded to take effect.
+const RELOAD_KEYS: &[&str] = &["tableIndexConfig", "fieldConfigList", "ingestionConfig"];
+
+/// Follow-up work a config change needs, from the config Pinot had before.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FollowUps {
+    pub rebalance: bool,
+    pub reload: bool,
+}
+
+/// Pure: which follow-ups applying `desired` over `before` needs.
+pub fn follow_ups(before: &Value, desired: &Value) -> FollowUps {
+    let changed = |key: &str| match (before.get(key), desired.get(key)) {
+        (_, None) => false,
+        (None, Some(d)) => !d.is_null(),
+        (Some(b), Some(d)) => !covers(b, d),
+    };
+    let replication_changed = ["replication", "replicasPerPartition"].iter().any(|k| {
+        let path = format!("/segmentsConfig/{k}");
+        match (before.pointer(&path), desired.pointer(&path)) {
+            (Some(b), Some(d)) => !covers(b, d),
+            (None, Some(_)) => true,
+            _ => false,
+        }
+    });
+    FollowUps {
+        rebalance: replication_changed || REBALANCE_KEYS.iter().any(|k| changed(k)),
+        reload: RELOAD_KEYS.iter().any(|k| changed(k)),
+    }
+}
+
+fn client_type(t: SpecTableType) -> TableType {
+    match t {
+        SpecTableType::Offline => TableType::Offline,
+        SpecTableType::Realtime => TableType::Realtime,
+    }
+}
+
+/// Tenants a table config names (Pinot's default when unset).
+fn tenants(doc: &Value) -> (String, String) {
+    let name = |role: &str| {
+        doc.pointer(&format!("/tenants/{role}"))
+            .and_then(Value::as_str)
+            .unwrap_or("DefaultTenant")
+            .to_owned()
+    };
+    (name("server"), name("broker"))
+}
+
+impl ContentResource for PinotTable {
+    fn cluster_name(&self) -> &str {
+        &self.spec.cluster_ref.name
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    fn content_status(&self) -> Option<&ContentStatus> {
+        self.status.as_ref()
+    }
+
+    fn pinot_object(&self) -> String {
+        let t = &self.spec.table;
+        format!("table {}_{}", t.table_name, t.table_type.as_str())
+    }
+
+    fn desired_hash(&self) -> String {
+        hash(&self.spec.table.to_json())
+    }
+
+    async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
+        let desired = self.spec.table.to_json();
+        validate::table(&desired)?;
+        check_schema(self, cx, &desired).await?;
+        check_tenants(cx, &desired).await?;
+        let (name, table_type) = (
+            &self.spec.table.table_name,
+            client_type(self.spec.table.table_type),
+        );
+        let observed = cx.pinot.get_table(name, table_type).await?;
+        match plan(&desired, observed.as_ref(), cx.applied_hash) {
+            Plan::Nothing => Ok(Synced::new(Outcome::InSync)),
+            Plan::Create => {
+                cx.pinot.create_table(&desired).await?;
+                Ok(Synced::new(Outcome::Created))
+            }
+            Plan::Update => {
+                cx.pinot.update_table(name, &desired).await?;
+                let before = observed.unwrap_or(Value::Null);
+                let notes = run_follow_ups(self, cx, follow_ups(&before, &desired)).await?;
+                Ok(Synced {
+                    outcome: Outcome::Updated,
+                    notes,
+                })
+            }
+        }
+    }
+
+    async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
+        let t = &self.spec.table;
+        match cx
+            .pinot
+            .delete_table(&t.table_name, client_type(t.table_type), None)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The table's schema must exist in Pinot, and be the one `schemaRef` names.
+async fn check_schema(
+    table: &PinotTable,
+    cx: &SyncContext<'_>,
+    desired: &Value,
+) -> Result<(), SyncError> {
+    let schema_name = validate::table_schema_name(desired)
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(schema_ref) = &table.spec.schema_ref {
+        let schemas: Api<PinotSchema> = Api::namespaced(cx.kube.clone(), cx.namespace);
+        let referenced = schemas.get_opt(&schema_ref.name).await?.ok_or_else(|| {
+            SyncError::SchemaNotFound(format!(
+                "{} (PinotSchema {} not found)",
+                schema_name, schema_ref.name
+            ))
+        })?;
+        let referenced_name = &referenced.spec.schema.schema_name;
+        if *referenced_name != schema_name {
+            return Err(SyncError::SchemaMismatch(format!(
+                "schemaRef {} holds schema {referenced_name:?} but the table uses schema {schema_name:?} \
+                     (tableName or segmentsConfig.schemaName)",
+                schema_ref.name
+            )));
+        }
+    }
+    match cx.pinot.get_schema(&schema_name).await? {
+        Some(_) => Ok(()),
+        None => Err(SyncError::SchemaNotFound(schema_name)),
+    }
+}
+
+async fn run_follow_ups(
+    table: &PinotTable,
+    cx: &SyncContext<'_>,
+    needs: FollowUps,
+) -> Result<Vec<String>, SyncError> {
+    let t = &table.spec.table;
+    let table_type = client_type(t.table_type);
+    let mut notes = vec![];
+    if needs.rebalance && table.spec.on_change.rebalance {
+        let opts = RebalanceOptions {
+            reassign_instances: true,
+            include_consuming: true,
+            ..RebalanceOptions::default()
+        };
+        let result = cx.pinot.rebalance(&t.table_name, table_type, &opts).await?;
+        notes.push(format!("rebalance started: {:?}", result.status));
+    } else if needs.rebalance {
+        notes.push(
+            "the change needs a rebalance (set spec.onChange.rebalance to let the operator run it)"
+                .into(),
+        );
+    }
+    if needs.reload && table.spec.on_change.reload {
+        cx.pinot.reload_table(&t.table_name, table_type).await?;
+        notes.push("segment reload started".into());
+    } else if needs.reload {
+        notes.push("the change needs a segment reload (set spec.onChange.reload to let the operator run it)".into());
+    }
+    Ok(notes)
+}
+
+/// The tenants a table names must exist (some instance carries their tag).
+async fn check_tenants(cx: &SyncContext<'_>, desired: &Value) -> Result<(), SyncError> {
+    let (server, broker) = tenants(desired);
+    let known = cx.pinot.list_tenants().await?;
+    if !known.server_tenants.contains(&server) {
+        return Err(SyncError::TenantNotFound(format!(
+            "server tenant {server:?} does not exist in Pinot"
+        )));
+    }
+    if !known.broker_tenants.contains(&broker) {
+        return Err(SyncError::TenantNotFound(format!(
+            "broker tenant {broker:?} does not exist in Pinot"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn events() -> Value {
+        json!({"tableName": "events", "tableType": "OFFLINE",
+            "segmentsConfig": {"replication": "1", "timeColumnName": "ts"},
+            "tenants": {"server": "DefaultTenant", "broker": "DefaultTenant"},
+            "tableIndexConfig": {"invertedIndexColumns": []}})
+    }
+
+    #[test]
+    fn a_new_index_needs_a_reload_not_a_rebalance() {
+        let mut desired = events();
+        desired["tableIndexConfig"]["invertedIndexColumns"] = json!(["country"]);
+        assert_eq!(
+            follow_ups(&events(), &desired),
+            FollowUps {
+                rebalance: false,
+                reload: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_tenant_or_replication_change_needs_a_rebalance() {
+        let mut desired = events();
+        desired["tenants"]["server"] = json!("analytics");
+        assert!(follow_ups(&events(), &desired).rebalance);
+        let mut desired = events();
+        desired["segmentsConfig"]["replication"] = json!("2");
+        assert_eq!(
+            follow_ups(&events(), &desired),
+            FollowUps {
+                rebalance: true,
+                reload: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_retention_change_needs_neither() {
+        let mut desired = events();
+        desired["segmentsConfig"]["retentionTimeValue"] = json!("30");
+        assert_eq!(follow_ups(&events(), &desired), FollowUps::default());
+    }
+
+    #[test]
+    fn unset_tenants_mean_the_default_tenant() {
+        let doc = json!({"tableName": "t"});
+        assert_eq!(
+            tenants(&doc),
+            ("DefaultTenant".into(), "DefaultTenant".into())
+        );
+    }
+}

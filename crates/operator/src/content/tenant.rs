@@ -1,0 +1,159 @@
+//! `PinotTenant` → Pinot tenant (instance tags), through Pinot's tenant API.
+
+use api::tenant::TenantRole as SpecRole;
+use api::{ContentStatus, DeletionPolicy, PinotTenant};
+use pinot_client::{Tenant, TenantRole};
+use serde_json::json;
+
+use super::compare::hash;
+use super::error::SyncError;
+use super::{ContentResource, Outcome, SyncContext, Synced};
+
+/// Pure: the tenant Pinot should have, from the spec.
+pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
+    let spec = &tenant.spec;
+    if spec.pool_ref.is_some() {
+        return Err(SyncError::InvalidTenant(
+            "poolRef tenants are tagged by the PinotCluster controller, which does not manage pools yet; \
+             use instance counts"
+                .into(),
+        ));
+    }
+    let count = |v: Option<i32>| u32::try_from(v.unwrap_or(0)).unwrap_or(0);
+    Ok(match spec.role {
+        SpecRole::Broker => Tenant {
+            role: TenantRole::Broker,
+            name: spec.name.clone(),
+            number_of_instances: count(spec.instances),
+            offline_instances: 0,
+            realtime_instances: 0,
+        },
+        SpecRole::Server => {
+            let (offline, realtime) = (
+                count(spec.offline_instances),
+                count(spec.realtime_instances),
+            );
+            Tenant {
+                role: TenantRole::Server,
+                name: spec.name.clone(),
+                // Dedicated servers per table type; Pinot co-locates only when asked for fewer.
+                number_of_instances: offline + realtime,
+                offline_instances: offline,
+                realtime_instances: realtime,
+            }
+        }
+    })
+}
+
+impl ContentResource for PinotTenant {
+    fn cluster_name(&self) -> &str {
+        &self.spec.cluster_ref.name
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    fn content_status(&self) -> Option<&ContentStatus> {
+        self.status.as_ref()
+    }
+
+    fn pinot_object(&self) -> String {
+        let role = match self.spec.role {
+            SpecRole::Server => "server",
+            SpecRole::Broker => "broker",
+        };
+        format!("{role} tenant {}", self.spec.name)
+    }
+
+    fn desired_hash(&self) -> String {
+        let s = &self.spec;
+        hash(&json!([
+            s.role,
+            s.name,
+            s.instances,
+            s.offline_instances,
+            s.realtime_instances
+        ]))
+    }
+
+    async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
+        let desired = desired_tenant(self)?;
+        let known = cx.pinot.list_tenants().await?;
+        let names = match desired.role {
+            TenantRole::Server => &known.server_tenants,
+            TenantRole::Broker => &known.broker_tenants,
+        };
+        if !names.contains(&desired.name) {
+            if desired.number_of_instances == 0 {
+                return Ok(Synced::new(Outcome::InSync));
+            }
+            cx.pinot.create_tenant(&desired).await?;
+            return Ok(Synced::new(Outcome::Created));
+        }
+        let instances = cx
+            .pinot
+            .tenant_instances(&desired.name, desired.role)
+            .await?;
+        if instances.len() as u32 == desired.number_of_instances {
+            return Ok(Synced::new(Outcome::InSync));
+        }
+        cx.pinot.update_tenant(&desired).await?;
+        Ok(Synced::new(Outcome::Updated))
+    }
+
+    async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
+        let role = desired_tenant(self)
+            .map(|t| t.role)
+            .unwrap_or(TenantRole::Server);
+        match cx.pinot.delete_tenant(&self.spec.name, role).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(yaml: &str) -> PinotTenant {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn server_tenants_get_dedicated_instances_per_type() {
+        let t = tenant(
+            "apiVersion: pinot.operator.dev/v1alpha1\nkind: PinotTenant\nmetadata: {name: a}\n\
+             spec: {clusterRef: {name: c}, role: Server, name: analytics, offlineInstances: 2, realtimeInstances: 1}",
+        );
+        let d = desired_tenant(&t).unwrap();
+        assert_eq!(
+            (
+                d.number_of_instances,
+                d.offline_instances,
+                d.realtime_instances
+            ),
+            (3, 2, 1)
+        );
+    }
+
+    #[test]
+    fn broker_tenants_use_instances() {
+        let t = tenant(
+            "apiVersion: pinot.operator.dev/v1alpha1\nkind: PinotTenant\nmetadata: {name: a}\n\
+             spec: {clusterRef: {name: c}, role: Broker, name: analytics, instances: 1}",
+        );
+        assert_eq!(desired_tenant(&t).unwrap().number_of_instances, 1);
+    }
+
+    #[test]
+    fn pool_bound_tenants_are_reported_until_pools_are_managed() {
+        let t = tenant(
+            "apiVersion: pinot.operator.dev/v1alpha1\nkind: PinotTenant\nmetadata: {name: a}\n\
+             spec: {clusterRef: {name: c}, role: Server, name: analytics, poolRef: {name: hot}}",
+        );
+        assert_eq!(desired_tenant(&t).unwrap_err().reason(), "InvalidTenant");
+    }
+}

@@ -1,0 +1,13 @@
+//! pinot-operator as a library: the controllers and their pure building blocks, so
+//! integration tests and the sandbox run exactly what the binary runs.
+
+pub mod conditions;
+pub mod content;
+pub mod context;
+pub mod crd;
+pub mod http;
+pub mod metrics;
+pub mod run;
+
+/// The one field manager every server-side apply of the operator uses.
+pub const FIELD_MANAGER: &str = "pinot-operator";

@@ -1,0 +1,175 @@
+//! Shared test harness: the real Kubernetes and the real Pinot from `testenv`, the
+//! CRDs installed, and the operator's controllers running in-process for one namespace.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::common::condition::SYNCED;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, Resource, ResourceExt};
+use pinot_client::{ClientConfig, PinotClient};
+use pinot_operator::context::Context;
+use pinot_operator::metrics::Metrics;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use testenv::kubernetes::Kubernetes;
+use testenv::pinot::Pinot;
+use tokio_util::sync::CancellationToken;
+
+/// Installs (server-side applies) every CRD and waits until each is established.
+pub async fn install_crds(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in api::crds() {
+        let name = crd.metadata.name.clone().unwrap();
+        crds.patch(&name, &PatchParams::apply("pinot-operator").force(), &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        let established = kube::runtime::wait::await_condition(
+            crds.clone(),
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
+        tokio::time::timeout(Duration::from_secs(30), established)
+            .await
+            .unwrap_or_else(|_| panic!("CRD {name} not established in 30s"))
+            .unwrap();
+    }
+}
+
+/// A namespace with the content controllers running against an external
+/// `PinotCluster` named `pinot` that points at the real Pinot.
+pub struct Harness {
+    pub client: Client,
+    pub ns: String,
+    pub pinot: PinotClient,
+    pub metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+}
+
+impl Harness {
+    pub async fn start(prefix: &str) -> Harness {
+        let env = Kubernetes::shared();
+        let pinot_env = Pinot::shared();
+        let client = env.client().await;
+        install_crds(&client).await;
+        let ns = env.create_namespace(prefix).await;
+        apply(&client, &ns, external_cluster("pinot", &pinot_env.controller_url())).await;
+        let metrics = Arc::new(Metrics::default());
+        // A short resync so drift made directly in Pinot is reverted within the test.
+        let ctx = Arc::new(Context::new(client.clone(), metrics.clone(), Duration::from_secs(3), Some(ns.clone())));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(pinot_operator::content::run_all(ctx, shutdown.clone()));
+        let pinot = PinotClient::new(ClientConfig::new(pinot_env.controller_url().parse().unwrap())).unwrap();
+        Harness { client, ns, pinot, metrics, shutdown }
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    pub async fn apply(&self, obj: Value) {
+        apply(&self.client, &self.ns, obj).await;
+    }
+
+    pub async fn delete<K>(&self, name: &str)
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        self.api::<K>().delete(name, &Default::default()).await.unwrap();
+    }
+
+    /// Waits until the object is gone from Kubernetes (its finalizer released).
+    pub async fn wait_gone<K>(&self, name: &str)
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        let api = self.api::<K>();
+        eventually(&format!("{name} deleted"), || async { api.get_opt(name).await.unwrap().is_none() }).await;
+    }
+
+    /// Waits until condition `Synced` of `name` has `status` and `reason`; returns its message.
+    pub async fn wait_synced<K>(&self, name: &str, status: &str, reason: &str) -> String
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug + serde::Serialize,
+    {
+        let api = self.api::<K>();
+        let mut last = Value::Null;
+        for _ in 0..120 {
+            let obj = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+            let generation = obj.pointer("/metadata/generation").cloned();
+            let conditions = obj.pointer("/status/conditions").cloned().unwrap_or(json!([]));
+            if let Some(c) = conditions.as_array().unwrap().iter().find(|c| c["type"] == SYNCED) {
+                if c["status"] == status && c["reason"] == reason && c["observedGeneration"] == generation.clone().unwrap() {
+                    return c["message"].as_str().unwrap_or_default().to_owned();
+                }
+            }
+            last = conditions;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("{name}: Synced never became {status}/{reason}; last conditions: {last:#}");
+    }
+
+    /// Reasons of the Events recorded for object `name`.
+    pub async fn event_reasons(&self, name: &str) -> Vec<String> {
+        let events: Api<k8s_openapi::api::events::v1::Event> = self.api();
+        events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .filter_map(|e| e.reason)
+            .collect()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Server-side applies an object given as JSON into `ns`.
+pub async fn apply(client: &Client, ns: &str, obj: Value) {
+    let mut obj: kube::api::DynamicObject = serde_json::from_value(obj).unwrap();
+    obj.metadata.namespace = Some(ns.to_owned());
+    let types = obj.types.clone().unwrap();
+    let (group, version) = types.api_version.split_once('/').unwrap();
+    let gvk = kube::core::GroupVersionKind::gvk(group, version, &types.kind);
+    let plural = format!("{}s", types.kind.to_lowercase());
+    let resource = kube::core::ApiResource::from_gvk_with_plural(&gvk, &plural);
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
+    api.patch(&obj.name_any(), &PatchParams::apply("test").force(), &Patch::Apply(&obj))
+        .await
+        .unwrap_or_else(|e| panic!("apply {} {}: {e}", types.kind, obj.name_any()));
+}
+
+pub fn external_cluster(name: &str, url: &str) -> Value {
+    json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
+           "metadata": {"name": name}, "spec": {"external": {"controllerUrl": url}}})
+}
+
+pub fn resource(kind: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+/// Polls `check` every 500 ms for up to 60 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..120 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -1,0 +1,125 @@
+//! Table configs: `/tables`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::client::{PinotClient, none_if_not_found};
+use crate::error::Error;
+use crate::request::Request;
+use crate::types::TableType;
+
+#[derive(Deserialize)]
+struct TableList {
+    tables: Vec<String>,
+}
+
+impl PinotClient {
+    /// `GET /tables`: raw table names (no `_OFFLINE`/`_REALTIME` suffix), each once
+    /// even if the table is hybrid.
+    pub async fn list_tables(&self) -> Result<Vec<String>, Error> {
+        let list: TableList = self.json(Request::new("GET /tables", ["tables"])).await?;
+        Ok(list.tables)
+    }
+
+    /// `GET /tables/{name}?type=..`: the table config of that type, `None` if missing.
+    ///
+    /// Pinot wraps the config as `{"OFFLINE": {...}}`; this returns the inner object.
+    /// A missing table is `200 {}` up to 1.3 and `404` from 1.4: both are `None`.
+    pub async fn get_table(
+        &self,
+        name: &str,
+        table_type: TableType,
+    ) -> Result<Option<Value>, Error> {
+        let request =
+            Request::new("GET /tables/{name}", ["tables", name]).query("type", table_type);
+        let wrapped: Option<Value> = none_if_not_found(self.json(request).await)?;
+        Ok(wrapped.and_then(|w| unwrap_table(w, table_type)))
+    }
+
+    /// `POST /tables`: 409 if the table exists, 400 if the config is invalid (including
+    /// a missing schema or a tenant without instances).
+    pub async fn create_table(&self, config: &Value) -> Result<(), Error> {
+        self.execute(Request::new("POST /tables", ["tables"]).json(config))
+            .await?;
+        Ok(())
+    }
+
+    /// `PUT /tables/{name}`: replaces the config. `name` is the raw name (or the name
+    /// with type); the config's `tableName`/`tableType` pick which table is updated.
+    /// 404 if it does not exist.
+    pub async fn update_table(&self, name: &str, config: &Value) -> Result<(), Error> {
+        let request = Request::new("PUT /tables/{name}", ["tables", name]).json(config);
+        self.execute(request).await?;
+        Ok(())
+    }
+
+    /// `DELETE /tables/{name}?type=..[&retention=..]`: deletes the table of that type and,
+    /// after `retention` (e.g. `"0d"` for at once; Pinot's default is 7 days), its
+    /// segments. 404 if there is no such table.
+    pub async fn delete_table(
+        &self,
+        name: &str,
+        table_type: TableType,
+        retention: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut request =
+            Request::new("DELETE /tables/{name}", ["tables", name]).query("type", table_type);
+        if let Some(retention) = retention {
+            request = request.query("retention", retention);
+        }
+        self.execute(request).await?;
+        Ok(())
+    }
+
+    /// `POST /tables/validate`: checks a config against its schema without creating the
+    /// table. Returns Pinot's answer (`{"OFFLINE": <normalised config>,
+    /// "unrecognizedProperties": {...}}`); an invalid config is an [`Error::Http`] 400.
+    pub async fn validate_table(&self, config: &Value) -> Result<Value, Error> {
+        let request = Request::new("POST /tables/validate", ["tables", "validate"])
+            .json(config)
+            .idempotent();
+        self.json(request).await
+    }
+}
+
+/// `{"OFFLINE": {...}}` -> `{...}`; `{}` (Pinot <= 1.3 for a missing table) -> `None`.
+pub(crate) fn unwrap_table(mut wrapped: Value, table_type: TableType) -> Option<Value> {
+    match wrapped.get_mut(table_type.as_str()).map(Value::take) {
+        Some(Value::Null) | None => None,
+        Some(config) => Some(config),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unwraps_the_requested_type() {
+        let wrapped =
+            json!({"OFFLINE": {"tableName": "t_OFFLINE"}, "REALTIME": {"tableName": "t_REALTIME"}});
+        assert_eq!(
+            unwrap_table(wrapped.clone(), TableType::Offline),
+            Some(json!({"tableName": "t_OFFLINE"}))
+        );
+        assert_eq!(
+            unwrap_table(wrapped, TableType::Realtime),
+            Some(json!({"tableName": "t_REALTIME"}))
+        );
+    }
+
+    #[test]
+    fn empty_object_means_missing() {
+        assert_eq!(unwrap_table(json!({}), TableType::Offline), None);
+        assert_eq!(
+            unwrap_table(json!({"OFFLINE": null}), TableType::Offline),
+            None
+        );
+        assert_eq!(
+            unwrap_table(json!({"REALTIME": {"a": 1}}), TableType::Offline),
+            None
+        );
+    }
+}

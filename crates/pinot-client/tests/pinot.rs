@@ -1,0 +1,391 @@
+//! The client against a real Pinot cluster (ZooKeeper, controller, broker, servers,
+//! minion) started by `testenv`. Fails, never skips, when Pinot cannot be started.
+//!
+//! All tests share one cluster. Most only touch objects named after themselves; the
+//! ones that change cluster-wide state (broker tags, stopping the controller) take the
+//! write side of [`EXCLUSIVE`] so nothing else runs meanwhile.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use pinot_client::{
+    ClientConfig, InstanceKind, PinotClient, PinotVersion, RebalanceOptions, RebalanceStatus,
+    SchemaUpdate, TableType, Tenant, TenantRole,
+};
+use serde_json::{Value, json};
+use testenv::pinot::Pinot;
+use tokio::sync::RwLock;
+
+/// Read lock: ordinary tests. Write lock: tests that disturb the whole cluster.
+static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
+
+const SETTLE: Duration = Duration::from_secs(90);
+
+fn client() -> PinotClient {
+    let url = Pinot::shared().controller_url();
+    let mut config = ClientConfig::new(url.parse().expect("controller URL"));
+    config.timeout = Duration::from_secs(30);
+    config.retry_backoff = Duration::from_millis(100);
+    PinotClient::new(config).expect("client")
+}
+
+/// A name no other test (or earlier run against a kept cluster) uses.
+fn unique(tag: &str) -> String {
+    format!("pc_{tag}_{}", std::process::id())
+}
+
+fn schema(name: &str, extra_dimensions: &[(&str, &str)]) -> Value {
+    let mut dimensions = vec![json!({"name": "id", "dataType": "STRING"})];
+    dimensions.extend(extra_dimensions.iter().map(|(n, t)| json!({"name": n, "dataType": t})));
+    json!({
+        "schemaName": name,
+        "dimensionFieldSpecs": dimensions,
+        "metricFieldSpecs": [{"name": "n", "dataType": "LONG"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG",
+                                "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}]
+    })
+}
+
+fn offline_table(name: &str, replication: u32) -> Value {
+    json!({
+        "tableName": name,
+        "tableType": "OFFLINE",
+        "segmentsConfig": {"schemaName": name, "replication": replication.to_string(), "timeColumnName": "ts"},
+        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
+        "tableIndexConfig": {"loadMode": "MMAP"},
+        "metadata": {"customConfigs": {"owner": "pinot-client-tests"}}
+    })
+}
+
+async fn version(client: &PinotClient) -> PinotVersion {
+    let text = client.version().await.unwrap().expect("controller reports a version");
+    PinotVersion::parse(&text).unwrap_or_else(|| panic!("unparsable version {text:?}"))
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Builds a segment from JSON rows in the controller (`POST /ingestFromFile`), so the
+/// table has real segments on real servers. Test-only: not part of the client API.
+async fn ingest_rows(table_with_type: &str, rows: &str) {
+    let boundary = "pinot-client-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
+    );
+    let mut url: url::Url = Pinot::shared().controller_url().parse().unwrap();
+    url.set_path("/ingestFromFile");
+    url.query_pairs_mut()
+        .append_pair("tableNameWithType", table_with_type)
+        .append_pair("batchConfigMapStr", r#"{"inputFormat":"json"}"#);
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "ingestFromFile: {status}: {text}");
+}
+
+#[tokio::test]
+async fn health_and_version() {
+    let _shared = EXCLUSIVE.read().await;
+    let client = client();
+    client.health().await.unwrap();
+    let version = version(&client).await;
+    assert!(version >= PinotVersion::new(0, 11, 0), "{version}");
+}
+
+#[tokio::test]
+async fn schema_lifecycle() {
+    let _shared = EXCLUSIVE.read().await;
+    let client = client();
+    let name = unique("schema");
+    let original = schema(&name, &[]);
+
+    assert_eq!(client.get_schema(&name).await.unwrap(), None);
+    client.create_schema(&original).await.unwrap();
+    let err = client.create_schema(&original).await.unwrap_err();
+    assert!(err.is_conflict(), "second create: {err}");
+    assert!(err.to_string().contains("already exists"), "{err}");
+
+    let stored = client.get_schema(&name).await.unwrap().expect("created schema");
+    assert_eq!(stored["schemaName"], json!(name));
+    assert_eq!(stored["dimensionFieldSpecs"], original["dimensionFieldSpecs"]);
+    assert!(client.list_schemas().await.unwrap().contains(&name));
+
+    // Adding a column is backward compatible.
+    let wider = schema(&name, &[("city", "STRING")]);
+    client.update_schema(&name, &wider, SchemaUpdate::default()).await.unwrap();
+    let stored = client.get_schema(&name).await.unwrap().unwrap();
+    assert_eq!(stored["dimensionFieldSpecs"][1]["name"], "city");
+
+    // Changing a column's type is not.
+    let retyped = schema(&name, &[("city", "INT")]);
+    let err = client
+        .update_schema(&name, &retyped, SchemaUpdate::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_bad_request(), "incompatible update: {err}");
+    assert!(err.to_string().contains("Backward incompatible"), "{err}");
+
+    // `force` only exists from Pinot 1.x; 0.11 refuses the change all the same.
+    let forced = client
+        .update_schema(&name, &retyped, SchemaUpdate { reload: false, force: true })
+        .await;
+    if version(&client).await < PinotVersion::new(1, 0, 0) {
+        let err = forced.unwrap_err();
+        assert!(err.is_bad_request(), "forced update on 0.11: {err}");
+    } else {
+        forced.unwrap();
+    }
+
+    // A name mismatch between path and body is a 400 too.
+    let err = client
+        .update_schema(&unique("other"), &wider, SchemaUpdate::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_bad_request(), "{err}");
+
+    client.delete_schema(&name).await.unwrap();
+    assert_eq!(client.get_schema(&name).await.unwrap(), None);
+    let err = client.delete_schema(&name).await.unwrap_err();
+    assert!(err.is_not_found(), "second delete: {err}");
+    let err = client
+        .update_schema(&name, &wider, SchemaUpdate::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "update of a missing schema: {err}");
+}
+
+#[tokio::test]
+async fn table_lifecycle_views_and_rebalance() {
+    let _shared = EXCLUSIVE.read().await;
+    let client = client();
+    let name = unique("table");
+    client.create_schema(&schema(&name, &[])).await.unwrap();
+    let config = offline_table(&name, 1);
+
+    assert_eq!(client.get_table(&name, TableType::Offline).await.unwrap(), None);
+    let validated = client.validate_table(&config).await.unwrap();
+    assert_eq!(validated["OFFLINE"]["tableName"], json!(format!("{name}_OFFLINE")));
+    let mut invalid = config.clone();
+    invalid["segmentsConfig"]["schemaName"] = json!(unique("no_such_schema"));
+    invalid["tableName"] = json!(unique("no_such_schema"));
+    let err = client.validate_table(&invalid).await.unwrap_err();
+    assert!(err.is_bad_request(), "validate without schema: {err}");
+
+    client.create_table(&config).await.unwrap();
+    let err = client.create_table(&config).await.unwrap_err();
+    assert!(err.is_conflict(), "second create: {err}");
+    let stored = client.get_table(&name, TableType::Offline).await.unwrap().expect("created table");
+    assert_eq!(stored["tableName"], json!(format!("{name}_OFFLINE")));
+    assert_eq!(stored["segmentsConfig"]["replication"], "1");
+    assert_eq!(client.get_table(&name, TableType::Realtime).await.unwrap(), None);
+    assert!(client.list_tables().await.unwrap().contains(&name));
+
+    let mut changed = config.clone();
+    changed["metadata"]["customConfigs"]["owner"] = json!("someone-else");
+    client.update_table(&name, &changed).await.unwrap();
+    let stored = client.get_table(&name, TableType::Offline).await.unwrap().unwrap();
+    assert_eq!(stored["metadata"]["customConfigs"]["owner"], "someone-else");
+
+    // A table exists in the ideal state (empty) as soon as it is created.
+    assert!(client.ideal_state(&name, TableType::Offline).await.unwrap().is_empty());
+
+    ingest_rows(
+        &format!("{name}_OFFLINE"),
+        "{\"id\":\"a\",\"n\":1,\"ts\":1700000000000}\n{\"id\":\"b\",\"n\":2,\"ts\":1700000001000}\n",
+    )
+    .await;
+    let ideal = client.ideal_state(&name, TableType::Offline).await.unwrap();
+    assert_eq!(ideal.len(), 1, "one segment: {ideal:?}");
+    let (segment, replicas) = ideal.iter().next().unwrap();
+    assert_eq!(replicas.len(), 1);
+    assert!(replicas.keys().all(|i| i.starts_with("Server_")), "{replicas:?}");
+    let external = eventually("the segment to be ONLINE in the external view", SETTLE, || async {
+        let view = client.external_view(&name, TableType::Offline).await.unwrap();
+        (view == ideal).then_some(view)
+    })
+    .await;
+    assert!(external[segment].values().all(|state| state == "ONLINE"));
+
+    let dry_run = RebalanceOptions {
+        dry_run: true,
+        reassign_instances: true,
+        ..RebalanceOptions::default()
+    };
+    let result = client.rebalance(&name, TableType::Offline, &dry_run).await.unwrap();
+    assert!(
+        matches!(result.status, RebalanceStatus::Done | RebalanceStatus::NoOp),
+        "{result:?}"
+    );
+    assert!(result.raw["segmentAssignment"][segment].is_object(), "{result:?}");
+    if version(&client).await < PinotVersion::new(1, 0, 0) {
+        assert_eq!(result.job_id, None);
+        assert_eq!(client.rebalance_status("no-such-job").await.unwrap(), None);
+    }
+    let err = client
+        .rebalance(&unique("missing"), TableType::Offline, &dry_run)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "rebalance of a missing table: {err}");
+
+    // Pinot only protects schemas of REALTIME tables: deleting the schema of an OFFLINE
+    // table succeeds (0.11 through 1.5). The operator has to guard this itself.
+    client.delete_schema(&name).await.unwrap();
+
+    client.delete_table(&name, TableType::Offline, Some("0d")).await.unwrap();
+    assert_eq!(client.get_table(&name, TableType::Offline).await.unwrap(), None);
+    let err = client.delete_table(&name, TableType::Offline, None).await.unwrap_err();
+    assert!(err.is_not_found(), "second delete: {err}");
+    let err = client.ideal_state(&name, TableType::Offline).await.unwrap_err();
+    assert!(err.is_not_found(), "ideal state of a deleted table: {err}");
+    assert!(client.external_view(&name, TableType::Offline).await.unwrap().is_empty());
+    let err = client.update_table(&name, &config).await.unwrap_err();
+    assert!(err.is_not_found(), "update of a missing table: {err}");
+}
+
+#[tokio::test]
+async fn instances() {
+    let _shared = EXCLUSIVE.read().await;
+    let client = client();
+    let ids = client.list_instances().await.unwrap();
+    for kind in [InstanceKind::Controller, InstanceKind::Broker, InstanceKind::Server] {
+        assert!(ids.iter().any(|id| InstanceKind::of_id(id) == Some(kind)), "{kind:?} in {ids:?}");
+    }
+
+    let server_id = ids.iter().find(|id| id.starts_with("Server_")).unwrap();
+    let server = client.get_instance(server_id).await.unwrap().expect("listed server");
+    assert_eq!(&server.id, server_id);
+    assert!(server.enabled);
+    assert!(server.port.is_some(), "{server:?}");
+    assert!(server.admin_port.is_some(), "{server:?}");
+    assert!(server.tags.contains(&"DefaultTenant_OFFLINE".to_string()), "{server:?}");
+
+    assert_eq!(client.get_instance("Server_nowhere_1").await.unwrap(), None);
+    let err = client.drop_instance("Server_nowhere_1").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let err = client.drop_instance(server_id).await.unwrap_err();
+    assert!(err.is_conflict(), "dropping a live server: {err}");
+    let err = client.update_instance_tags("Server_nowhere_1", &[]).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn instance_tags_and_state() {
+    let _exclusive = EXCLUSIVE.write().await;
+    let client = client();
+    let ids = client.list_instances().await.unwrap();
+    let server_id = ids.iter().find(|id| id.starts_with("Server_")).unwrap();
+    let original = client.get_instance(server_id).await.unwrap().unwrap().tags;
+
+    let mut tagged = original.clone();
+    tagged.push(unique("extra"));
+    client.update_instance_tags(server_id, &tagged).await.unwrap();
+    assert_eq!(client.get_instance(server_id).await.unwrap().unwrap().tags, tagged);
+    client.update_instance_tags(server_id, &original).await.unwrap();
+    assert_eq!(client.get_instance(server_id).await.unwrap().unwrap().tags, original);
+
+    // A minion hosts no segments, so disabling it disturbs nothing.
+    let minion_id = ids.iter().find(|id| id.starts_with("Minion_")).expect("a minion");
+    client.set_instance_enabled(minion_id, false).await.unwrap();
+    assert!(!client.get_instance(minion_id).await.unwrap().unwrap().enabled);
+    client.set_instance_enabled(minion_id, true).await.unwrap();
+    assert!(client.get_instance(minion_id).await.unwrap().unwrap().enabled);
+    let err = client.set_instance_enabled("Server_nowhere_1", true).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn tenants() {
+    // Tenants take *untagged* instances; the test borrows the broker for that, which
+    // stops it serving DefaultTenant tables until its tags are restored.
+    let _exclusive = EXCLUSIVE.write().await;
+    let client = client();
+    let before = client.list_tenants().await.unwrap();
+    assert!(before.server_tenants.contains(&"DefaultTenant".to_string()), "{before:?}");
+    assert!(before.broker_tenants.contains(&"DefaultTenant".to_string()), "{before:?}");
+    let servers = client.tenant_instances("DefaultTenant", TenantRole::Server).await.unwrap();
+    assert!(servers.iter().all(|s| s.starts_with("Server_")) && !servers.is_empty(), "{servers:?}");
+
+    let ids = client.list_instances().await.unwrap();
+    let broker_id = ids.iter().find(|id| id.starts_with("Broker_")).unwrap().clone();
+    let broker_tags = client.get_instance(&broker_id).await.unwrap().unwrap().tags;
+    let name = unique("tenant");
+    let tenant = Tenant {
+        role: TenantRole::Broker,
+        name: name.clone(),
+        number_of_instances: 1,
+        offline_instances: 0,
+        realtime_instances: 0,
+    };
+
+    // No untagged broker yet: Pinot refuses with a bare 500.
+    let err = client.create_tenant(&tenant).await.unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err}");
+
+    client.update_instance_tags(&broker_id, &["broker_untagged".to_string()]).await.unwrap();
+    let borrowed = (client.clone(), broker_id.clone());
+    let outcome = async move {
+        let (client, broker_id) = borrowed;
+        client.create_tenant(&tenant).await.unwrap();
+        let listed = client.list_tenants().await.unwrap();
+        assert!(listed.broker_tenants.contains(&name), "{listed:?}");
+        assert_eq!(client.tenant_instances(&name, TenantRole::Broker).await.unwrap(), [broker_id.clone()]);
+        assert_eq!(client.get_instance(&broker_id).await.unwrap().unwrap().tags, [format!("{name}_BROKER")]);
+
+        // Growing needs another untagged broker, which there is not.
+        let bigger = Tenant { number_of_instances: 2, ..tenant.clone() };
+        let err = client.update_tenant(&bigger).await.unwrap_err();
+        assert_eq!(err.status(), Some(500), "{err}");
+        client.update_tenant(&tenant).await.unwrap();
+
+        client.delete_tenant(&name, TenantRole::Broker).await.unwrap();
+        assert!(!client.list_tenants().await.unwrap().broker_tenants.contains(&name));
+        assert!(client.tenant_instances(&name, TenantRole::Broker).await.unwrap().is_empty());
+    };
+    // Restore the broker's tags whatever happened above.
+    let result = tokio::spawn(outcome).await;
+    client.update_instance_tags(&broker_id, &broker_tags).await.unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn stopped_controller_is_unreachable() {
+    let _exclusive = EXCLUSIVE.write().await;
+    let pinot = Pinot::shared();
+    let client = client();
+    client.health().await.unwrap();
+
+    pinot.stop_controller();
+    let err = client.health().await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    let err = client.list_schemas().await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    assert_eq!(err.status(), None);
+
+    pinot.start_controller();
+    eventually("the controller to be healthy again", SETTLE, || async {
+        client.health().await.ok()
+    })
+    .await;
+}

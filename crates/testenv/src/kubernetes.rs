@@ -1,0 +1,313 @@
+//! A real Kubernetes control plane on loopback: etcd, kube-apiserver,
+//! kube-controller-manager and kube-scheduler as built by `tools/build-kubernetes.sh`,
+//! plus KWOK playing kubelet for four fake nodes, and a small hostPath provisioner so
+//! PersistentVolumeClaims bind.
+//!
+//! Nothing is mocked: workloads go through the real admission chain, controllers and
+//! scheduler; only the kubelet is simulated (KWOK marks scheduled pods Running and
+//! Ready, and finishes deletions at once). Tests share one environment per test binary
+//! ([`Kubernetes::shared`]) and isolate themselves by namespace
+//! ([`Kubernetes::create_namespace`]).
+//!
+//! Nodes `kwok-node-0..3` are labelled `type=kwok`, `kubernetes.io/hostname=<name>`,
+//! `topology.kubernetes.io/zone=zone-a|zone-b` (alternating) and
+//! `pinot.operator.dev/disk=nvme` (0, 1) or `hdd` (2, 3); 32 CPUs, 256Gi, 110 pods each,
+//! no taints. StorageClasses `standard` (default), `nvme` and `hdd` bind immediately.
+//!
+//! Everything lives in a temporary directory removed on teardown; set `TESTENV_KEEP=1`
+//! to keep it (logs are under `logs/`). A failed start always keeps it.
+
+mod cluster;
+mod control_plane;
+mod kubeconfig;
+mod pki;
+mod provisioner;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+use tempfile::TempDir;
+
+use crate::process::{free_port, port_open};
+use cluster::wait_until;
+use control_plane::{Binaries, EtcdPorts, Layout, Processes};
+use pki::Pki;
+use provisioner::Provisioner;
+
+pub use cluster::{DISK_LABEL, KWOK_NODE_LABEL, NODE_COUNT, STORAGE_CLASSES, node_name};
+pub use provisioner::PROVISIONER;
+
+/// Generous bounds: a cold page cache or a loaded 2-core machine slows every step.
+const ETCD_TIMEOUT: Duration = Duration::from_secs(30);
+const APISERVER_TIMEOUT: Duration = Duration::from_secs(90);
+const CONTROLLERS_TIMEOUT: Duration = Duration::from_secs(60);
+const LOG_TAIL_LINES: usize = 25;
+
+/// A running Kubernetes test environment; everything stops when it is dropped.
+pub struct Kubernetes {
+    kubeconfig: PathBuf,
+    startup: Duration,
+    namespaces: AtomicU64,
+    // Teardown order: provisioner (a client of the apiserver), then the processes in
+    // reverse start order, then the directory they wrote to.
+    provisioner: Mutex<Option<Provisioner>>,
+    processes: Mutex<Processes>,
+    dir: Mutex<Option<TempDir>>,
+}
+
+static SHARED: OnceLock<Result<Kubernetes, String>> = OnceLock::new();
+
+impl Kubernetes {
+    /// Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK on
+    /// free loopback ports and waits until nodes are Ready and the `default`
+    /// ServiceAccount exists. Blocking; safe to call from inside a tokio runtime (the
+    /// async work runs on a thread of its own).
+    pub fn start() -> anyhow::Result<Kubernetes> {
+        let started = Instant::now();
+        let bins = Binaries::locate()?;
+        let dir = tempfile::Builder::new()
+            .prefix("testenv-kubernetes-")
+            .tempdir()?;
+        let layout = Layout::create(dir.path())?;
+        let mut processes = Processes::default();
+        if let Err(e) = on_own_runtime(|| boot(&bins, &layout, &mut processes)) {
+            let tails = processes.log_tails(LOG_TAIL_LINES);
+            drop(processes);
+            let kept = dir.keep();
+            anyhow::bail!(
+                "Kubernetes test environment failed to start: {e:#}\n(files kept in {})\n{tails}",
+                kept.display()
+            );
+        }
+        let provisioner =
+            Provisioner::start(layout.admin_kubeconfig.clone(), layout.volumes.clone())?;
+        Ok(Kubernetes {
+            kubeconfig: layout.admin_kubeconfig,
+            startup: started.elapsed(),
+            namespaces: AtomicU64::new(0),
+            provisioner: Mutex::new(Some(provisioner)),
+            processes: Mutex::new(processes),
+            dir: Mutex::new(Some(dir)),
+        })
+    }
+
+    /// The environment of this test binary, started on first use. Panics with the
+    /// reason and the components' log tails if it cannot start; every later caller
+    /// gets the same panic rather than a second slow attempt.
+    pub fn shared() -> &'static Kubernetes {
+        let result = SHARED.get_or_init(|| {
+            let result = Kubernetes::start().map_err(|e| format!("{e:#}"));
+            if let Ok(kubernetes) = &result {
+                eprintln!(
+                    "testenv: Kubernetes ready in {:.1?} (kubeconfig {})",
+                    kubernetes.startup,
+                    kubernetes.kubeconfig.display()
+                );
+                // Statics are never dropped; without this the directory (etcd data,
+                // logs, volumes) would be left behind by every test run.
+                // SAFETY: registers a plain `extern "C"` function that never unwinds.
+                unsafe { libc::atexit(teardown_shared) };
+            }
+            result
+        });
+        match result {
+            Ok(kubernetes) => kubernetes,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The admin kubeconfig (user in `system:masters`), usable by `kubectl --kubeconfig`.
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// How long [`Kubernetes::start`] took.
+    pub fn startup_time(&self) -> Duration {
+        self.startup
+    }
+
+    /// A new admin client. Each call builds its own, because a client is bound to the
+    /// runtime it was created on and every `#[tokio::test]` has its own runtime.
+    pub async fn client(&self) -> Client {
+        client_from(&self.kubeconfig)
+            .await
+            .expect("build a client for the Kubernetes test environment")
+    }
+
+    /// `kubectl` with `--kubeconfig` set to the admin kubeconfig.
+    pub fn kubectl(&self) -> Command {
+        let mut command = Command::new("kubectl");
+        command.arg(format!("--kubeconfig={}", self.kubeconfig.display()));
+        command
+    }
+
+    /// Creates a namespace named `<prefix>-<n>`, unique within this environment, and
+    /// waits for its `default` ServiceAccount (pods are rejected until it exists).
+    pub async fn create_namespace(&self, prefix: &str) -> String {
+        let name = format!(
+            "{prefix}-{}",
+            self.namespaces.fetch_add(1, Ordering::Relaxed)
+        );
+        let client = self.client().await;
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap_or_else(|e| panic!("create namespace {name}: {e}"));
+        let deadline = Instant::now() + CONTROLLERS_TIMEOUT;
+        while !cluster::default_service_account_exists(&client, &name)
+            .await
+            .unwrap_or(false)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "namespace {name} got no default ServiceAccount: is kube-controller-manager running?"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        name
+    }
+
+    /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).
+    /// Idempotent, and never panics: it also runs from `atexit`.
+    fn teardown(&self) {
+        drop(lock(&self.provisioner).take());
+        lock(&self.processes).kill_all();
+        let dir = lock(&self.dir).take();
+        if std::env::var_os("TESTENV_KEEP").is_some() {
+            let _ = dir.map(TempDir::keep);
+        }
+        // Otherwise `dir` is dropped here, which deletes it.
+    }
+}
+
+impl Drop for Kubernetes {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+extern "C" fn teardown_shared() {
+    if let Some(Ok(kubernetes)) = SHARED.get() {
+        // Unwinding out of an `extern "C"` function aborts; teardown does not panic,
+        // but a poisoned lock or a panicking drop must not turn exit into an abort.
+        let _ = std::panic::catch_unwind(|| kubernetes.teardown());
+    }
+}
+
+/// A lock that survives a panic in another holder: teardown must always proceed.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A client for the cluster in `kubeconfig`.
+pub(crate) async fn client_from(kubeconfig: &Path) -> anyhow::Result<Client> {
+    let kubeconfig = Kubeconfig::read_from(kubeconfig)?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    Ok(Client::try_from(config)?)
+}
+
+/// Runs the future made by `make` to completion on a fresh runtime on a scoped thread,
+/// so callers inside a runtime neither block it from within nor nest runtimes.
+fn on_own_runtime<'a, F, Fut>(make: F) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut + Send + 'a,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(make())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the start-up thread panicked")))
+    })
+}
+
+/// Starts every process in dependency order and waits until the cluster is usable.
+async fn boot(bins: &Binaries, layout: &Layout, processes: &mut Processes) -> anyhow::Result<()> {
+    let pki = Pki::generate(&layout.pki).context("generate certificates")?;
+    let apiserver_port = free_port();
+    let etcd_ports = EtcdPorts::pick(apiserver_port);
+    write_kubeconfigs(layout, &pki, apiserver_port)?;
+
+    processes.spawn(
+        "etcd",
+        control_plane::etcd(bins, layout, &etcd_ports),
+        layout,
+    )?;
+    wait_until("etcd to listen", ETCD_TIMEOUT, processes, || async {
+        Ok(port_open(etcd_ports.client))
+    })
+    .await?;
+
+    let apiserver =
+        control_plane::kube_apiserver(bins, layout, &pki, etcd_ports.client, apiserver_port);
+    processes.spawn("kube-apiserver", apiserver, layout)?;
+    let client = client_from(&layout.admin_kubeconfig).await?;
+    wait_until(
+        "kube-apiserver /readyz",
+        APISERVER_TIMEOUT,
+        processes,
+        || cluster::apiserver_ready(&client),
+    )
+    .await?;
+
+    let controller_manager = control_plane::kube_controller_manager(bins, layout, &pki);
+    processes.spawn("kube-controller-manager", controller_manager, layout)?;
+    let scheduler = control_plane::kube_scheduler(bins, layout);
+    processes.spawn("kube-scheduler", scheduler, layout)?;
+    processes.spawn("kwok", control_plane::kwok(bins, layout)?, layout)?;
+
+    cluster::create_objects(&client).await?;
+    wait_until("KWOK nodes Ready", CONTROLLERS_TIMEOUT, processes, || {
+        cluster::nodes_ready(&client)
+    })
+    .await?;
+    wait_until(
+        "the default ServiceAccount",
+        CONTROLLERS_TIMEOUT,
+        processes,
+        || cluster::default_service_account_exists(&client, "default"),
+    )
+    .await
+}
+
+fn write_kubeconfigs(layout: &Layout, pki: &Pki, apiserver_port: u16) -> anyhow::Result<()> {
+    let server = format!("https://127.0.0.1:{apiserver_port}");
+    let ca = &pki.ca.cert;
+    kubeconfig::write(&layout.admin_kubeconfig, &server, ca, "admin", &pki.admin)?;
+    kubeconfig::write(
+        &layout.controller_manager_kubeconfig,
+        &server,
+        ca,
+        "kube-controller-manager",
+        &pki.controller_manager,
+    )?;
+    kubeconfig::write(
+        &layout.scheduler_kubeconfig,
+        &server,
+        ca,
+        "kube-scheduler",
+        &pki.scheduler,
+    )
+}

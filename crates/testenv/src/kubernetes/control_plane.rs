@@ -1,0 +1,290 @@
+//! The control-plane processes: which binaries, which flags, and how to tell they died.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::bail;
+
+use super::pki::Pki;
+use crate::process::{ManagedProcess, free_port};
+use crate::versions::component_dir;
+
+/// The `--service-cluster-ip-range`; its first address is the `kubernetes` Service.
+pub const SERVICE_CLUSTER_IP_RANGE: &str = "10.96.0.0/16";
+/// Pod IPs KWOK hands out; a /16 so long test runs never exhaust it.
+const POD_CIDR: &str = "10.244.0.1/16";
+const KWOK_STAGES: &str = include_str!("../../assets/kubernetes/kwok-stages.yaml");
+
+/// The binaries `tools/build-kubernetes.sh` puts in the cache.
+#[derive(Debug)]
+pub struct Binaries {
+    pub etcd: PathBuf,
+    pub kube_apiserver: PathBuf,
+    pub kube_controller_manager: PathBuf,
+    pub kube_scheduler: PathBuf,
+    pub kwok: PathBuf,
+}
+
+impl Binaries {
+    /// Finds every binary, or fails naming the missing ones and the script that builds them.
+    pub fn locate() -> anyhow::Result<Binaries> {
+        let k8s = component_dir("kubernetes", "KUBERNETES_VERSION").join("bin");
+        let bins = Binaries {
+            etcd: component_dir("etcd", "ETCD_VERSION").join("bin/etcd"),
+            kube_apiserver: k8s.join("kube-apiserver"),
+            kube_controller_manager: k8s.join("kube-controller-manager"),
+            kube_scheduler: k8s.join("kube-scheduler"),
+            kwok: component_dir("kwok", "KWOK_VERSION").join("bin/kwok"),
+        };
+        let missing: Vec<String> = [
+            &bins.etcd,
+            &bins.kube_apiserver,
+            &bins.kube_controller_manager,
+            &bins.kube_scheduler,
+            &bins.kwok,
+        ]
+        .into_iter()
+        .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+        if !missing.is_empty() {
+            bail!(
+                "Kubernetes test binaries are missing ({}): run tools/build-kubernetes.sh",
+                missing.join(", ")
+            );
+        }
+        Ok(bins)
+    }
+}
+
+/// Where everything of one environment lives, under its temporary directory.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub logs: PathBuf,
+    pub pki: PathBuf,
+    pub etcd_data: PathBuf,
+    pub kwok_home: PathBuf,
+    pub volumes: PathBuf,
+    pub admin_kubeconfig: PathBuf,
+    pub controller_manager_kubeconfig: PathBuf,
+    pub scheduler_kubeconfig: PathBuf,
+}
+
+impl Layout {
+    pub fn create(root: &Path) -> anyhow::Result<Layout> {
+        let layout = Layout {
+            logs: root.join("logs"),
+            pki: root.join("pki"),
+            etcd_data: root.join("etcd"),
+            kwok_home: root.join("kwok"),
+            volumes: root.join("volumes"),
+            admin_kubeconfig: root.join("admin.kubeconfig"),
+            controller_manager_kubeconfig: root.join("kube-controller-manager.kubeconfig"),
+            scheduler_kubeconfig: root.join("kube-scheduler.kubeconfig"),
+        };
+        for dir in [&layout.logs, &layout.kwok_home, &layout.volumes] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(layout)
+    }
+}
+
+/// The running processes, in start order (stopped in reverse).
+#[derive(Default)]
+pub struct Processes(Vec<ManagedProcess>);
+
+impl Processes {
+    pub fn spawn(&mut self, name: &str, command: Command, layout: &Layout) -> anyhow::Result<()> {
+        let process = ManagedProcess::spawn(name, command, &layout.logs)
+            .map_err(|e| anyhow::anyhow!("start {name}: {e}"))?;
+        self.0.push(process);
+        Ok(())
+    }
+
+    /// Fails naming the first process that has exited: nothing restarts them, so a dead
+    /// component means the environment can never become ready.
+    pub fn ensure_running(&mut self) -> anyhow::Result<()> {
+        for process in &mut self.0 {
+            if let Some(status) = process.exited() {
+                bail!("{} exited ({status})", process.name());
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of every log, for error messages.
+    pub fn log_tails(&self, lines: usize) -> String {
+        self.0
+            .iter()
+            .map(|p| {
+                format!(
+                    "--- {} ({}) ---\n{}",
+                    p.name(),
+                    p.log_path().display(),
+                    p.log_tail(lines)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Kills every process, the last started first (KWOK before the apiserver before etcd).
+    pub fn kill_all(&mut self) {
+        while let Some(process) = self.0.pop() {
+            drop(process);
+        }
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// etcd's client and peer ports.
+pub struct EtcdPorts {
+    pub client: u16,
+    pub peer: u16,
+}
+
+impl EtcdPorts {
+    /// Two free ports, and different ones: each `free_port` call only knows the port
+    /// was free a moment ago, not that the previous call did not return it too.
+    pub fn pick(avoid: u16) -> EtcdPorts {
+        let client = free_port_except(&[avoid]);
+        let peer = free_port_except(&[avoid, client]);
+        EtcdPorts { client, peer }
+    }
+}
+
+/// A single-member etcd on loopback. fsync is off: the data is thrown away anyway and
+/// fsync dominates write latency on a busy disk.
+pub fn etcd(bins: &Binaries, layout: &Layout, ports: &EtcdPorts) -> Command {
+    let client = format!("http://127.0.0.1:{}", ports.client);
+    let peer = format!("http://127.0.0.1:{}", ports.peer);
+    let mut cmd = Command::new(&bins.etcd);
+    cmd.arg("--name=testenv")
+        .arg(format!("--data-dir={}", layout.etcd_data.display()))
+        .arg(format!("--listen-client-urls={client}"))
+        .arg(format!("--advertise-client-urls={client}"))
+        .arg(format!("--listen-peer-urls={peer}"))
+        .arg(format!("--initial-advertise-peer-urls={peer}"))
+        .arg(format!("--initial-cluster=testenv={peer}"))
+        .arg("--unsafe-no-fsync")
+        .arg("--log-level=warn");
+    cmd
+}
+
+/// kube-apiserver with secure serving only, client-certificate authentication and
+/// Node,RBAC authorization, like a kubeadm cluster; admission plugins are the defaults.
+pub fn kube_apiserver(
+    bins: &Binaries,
+    layout: &Layout,
+    pki: &Pki,
+    etcd_client_port: u16,
+    port: u16,
+) -> Command {
+    let mut cmd = Command::new(&bins.kube_apiserver);
+    cmd.arg(format!(
+        "--etcd-servers=http://127.0.0.1:{etcd_client_port}"
+    ))
+    .arg("--bind-address=127.0.0.1")
+    .arg(format!("--secure-port={port}"))
+    // Loopback may not be an Endpoints address, so the `kubernetes` Service gets no
+    // endpoints; nothing here runs inside a pod that would dial it.
+    .arg("--advertise-address=127.0.0.1")
+    .arg("--endpoint-reconciler-type=none")
+    .arg(format!("--cert-dir={}", layout.pki.display()))
+    .arg(path_flag("--tls-cert-file", &pki.apiserver.cert))
+    .arg(path_flag("--tls-private-key-file", &pki.apiserver.key))
+    .arg(path_flag("--client-ca-file", &pki.ca.cert))
+    .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
+    .arg(path_flag(
+        "--service-account-key-file",
+        &pki.service_account_public_key,
+    ))
+    .arg(path_flag(
+        "--service-account-signing-key-file",
+        &pki.service_account_key,
+    ))
+    .arg(format!(
+        "--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}"
+    ))
+    .arg("--authorization-mode=Node,RBAC")
+    .arg("--allow-privileged=true")
+    .arg("--profiling=false");
+    cmd
+}
+
+/// kube-controller-manager running every default controller, each with its own
+/// service-account credentials, as in a real cluster. No serving port: nothing scrapes it.
+pub fn kube_controller_manager(bins: &Binaries, layout: &Layout, pki: &Pki) -> Command {
+    let mut cmd = Command::new(&bins.kube_controller_manager);
+    cmd.arg(path_flag(
+        "--kubeconfig",
+        &layout.controller_manager_kubeconfig,
+    ))
+    .arg(path_flag(
+        "--service-account-private-key-file",
+        &pki.service_account_key,
+    ))
+    .arg(path_flag("--root-ca-file", &pki.ca.cert))
+    .arg(path_flag("--cluster-signing-cert-file", &pki.ca.cert))
+    .arg(path_flag("--cluster-signing-key-file", &pki.ca.key))
+    .arg("--use-service-account-credentials=true")
+    .arg("--controllers=*")
+    .arg(format!(
+        "--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}"
+    ))
+    .arg("--leader-elect=false")
+    .arg("--secure-port=0")
+    // The defaults (20 qps) throttle the controllers when many tests create objects at once.
+    .arg("--kube-api-qps=200")
+    .arg("--kube-api-burst=400");
+    cmd
+}
+
+/// kube-scheduler with its default profile.
+pub fn kube_scheduler(bins: &Binaries, layout: &Layout) -> Command {
+    let mut cmd = Command::new(&bins.kube_scheduler);
+    cmd.arg(path_flag("--kubeconfig", &layout.scheduler_kubeconfig))
+        .arg("--leader-elect=false")
+        .arg("--secure-port=0")
+        .arg("--kube-api-qps=200")
+        .arg("--kube-api-burst=400");
+    cmd
+}
+
+/// KWOK playing kubelet for the nodes labelled `type=kwok`, with the stages in
+/// `assets/kubernetes/kwok-stages.yaml`. HOME points into the environment so a
+/// developer's own `~/.kwok/kwok.yaml`, which KWOK always loads, cannot change behaviour.
+pub fn kwok(bins: &Binaries, layout: &Layout) -> anyhow::Result<Command> {
+    let stages = layout.kwok_home.join("stages.yaml");
+    std::fs::write(&stages, KWOK_STAGES)?;
+    let mut cmd = Command::new(&bins.kwok);
+    cmd.env("HOME", &layout.kwok_home)
+        .arg(path_flag("--kubeconfig", &layout.admin_kubeconfig))
+        .arg(path_flag("--config", &stages))
+        .arg("--manage-all-nodes=false")
+        .arg("--manage-nodes-with-label-selector=type=kwok")
+        // Keep node Leases fresh so the node lifecycle controller never marks nodes
+        // NotReady and evicts their pods.
+        .arg("--node-lease-duration-seconds=40")
+        .arg(format!("--cidr={POD_CIDR}"));
+    Ok(cmd)
+}
+
+/// A free port that is none of `taken`.
+pub fn free_port_except(taken: &[u16]) -> u16 {
+    loop {
+        let port = free_port();
+        if !taken.contains(&port) {
+            return port;
+        }
+    }
+}
+
+fn path_flag(flag: &str, path: &Path) -> String {
+    format!("{flag}={}", path.display())
+}

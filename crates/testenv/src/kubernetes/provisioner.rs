@@ -1,0 +1,309 @@
+//! The environment's storage: a minimal external provisioner, like kind's local-path one.
+//!
+//! There is no kubelet and no CSI driver, so something must turn claims into volumes
+//! for StatefulSets with volumeClaimTemplates to come up. For every Pending claim whose
+//! StorageClass names [`PROVISIONER`], this creates a hostPath PersistentVolume of the
+//! requested size, pre-bound to the claim through `claimRef`; kube-controller-manager's
+//! PV binder then completes the binding exactly as for any provisioned volume. Volumes
+//! whose claim is gone (phase Released) are deleted, honouring the Delete reclaim policy.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{
+    HostPathVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim,
+    PersistentVolumeSpec,
+};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use tokio::sync::oneshot;
+
+/// The `provisioner` of the environment's storage classes.
+pub const PROVISIONER: &str = "testenv.pinot.operator.dev/hostpath";
+/// Label on every volume this provisioner created, so it only ever deletes its own.
+const PROVISIONED_LABEL: &str = "testenv.pinot.operator.dev/provisioned";
+/// Set on dynamically provisioned volumes; tells the PV controller that an external
+/// provisioner, not an in-tree plugin, deletes the volume when it is released.
+const PROVISIONED_BY_ANNOTATION: &str = "pv.kubernetes.io/provisioned-by";
+const ATTEMPTS: u32 = 5;
+
+/// The provisioner's thread; stops (and is joined) on drop.
+pub struct Provisioner {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Provisioner {
+    /// Starts watching with a client built from `kubeconfig`, on a thread with its own
+    /// runtime so it outlives whichever test runtime happened to start the environment.
+    pub fn start(kubeconfig: PathBuf, volumes: PathBuf) -> anyhow::Result<Provisioner> {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (ready_tx, ready_rx) = mpsc::channel::<anyhow::Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("testenv-provisioner".into())
+            .spawn(move || run_thread(&kubeconfig, volumes, stop_rx, ready_tx))?;
+        ready_rx
+            .recv()
+            .context("the provisioner thread ended before it started")??;
+        Ok(Provisioner {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Provisioner {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run_thread(
+    kubeconfig: &Path,
+    volumes: PathBuf,
+    stop: oneshot::Receiver<()>,
+    ready: mpsc::Sender<anyhow::Result<()>>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let client = match super::client_from(kubeconfig).await {
+            Ok(client) => client,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        tokio::select! {
+            () = provision_claims(client.clone(), volumes) => {}
+            () = delete_released_volumes(client) => {}
+            _ = stop => {}
+        }
+    });
+}
+
+/// Watches every claim and provisions the Pending ones of our storage classes.
+async fn provision_claims(client: Client, volumes: PathBuf) {
+    let claims: Api<PersistentVolumeClaim> = Api::all(client.clone());
+    let mut events = watcher(claims, watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(claim) => provision_with_retries(&client, &volumes, &claim).await,
+            Err(e) => tracing::warn!("testenv provisioner: watching claims: {e}"),
+        }
+    }
+}
+
+async fn provision_with_retries(client: &Client, volumes: &Path, claim: &PersistentVolumeClaim) {
+    for attempt in 1..=ATTEMPTS {
+        match provision(client, volumes, claim).await {
+            Ok(()) => return,
+            Err(e) if attempt == ATTEMPTS => {
+                tracing::error!(
+                    "testenv provisioner: claim {}/{}: {e:#}",
+                    claim.namespace().unwrap_or_default(),
+                    claim.name_any()
+                );
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200) * attempt).await,
+        }
+    }
+}
+
+/// Creates the volume for `claim` if it needs one from us. Idempotent: the volume is
+/// named after the claim's uid, so a repeated event finds it already there.
+async fn provision(
+    client: &Client,
+    volumes: &Path,
+    claim: &PersistentVolumeClaim,
+) -> anyhow::Result<()> {
+    if !needs_volume(claim) {
+        return Ok(());
+    }
+    let Some(class) = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.clone())
+    else {
+        return Ok(());
+    };
+    let provisioner = Api::<StorageClass>::all(client.clone())
+        .get_opt(&class)
+        .await?
+        .map(|c| c.provisioner);
+    if provisioner.as_deref() != Some(PROVISIONER) {
+        return Ok(());
+    }
+    let Some(volume) = volume_for(claim, volumes) else {
+        return Ok(());
+    };
+    if let Some(path) = volume.spec.as_ref().and_then(|s| s.host_path.as_ref()) {
+        std::fs::create_dir_all(&path.path)?;
+    }
+    match Api::<PersistentVolume>::all(client.clone())
+        .create(&PostParams::default(), &volume)
+        .await
+    {
+        Err(kube::Error::Api(status)) if status.is_already_exists() => Ok(()),
+        other => other.map(drop).context("create PersistentVolume"),
+    }
+}
+
+/// Pending, not pre-bound to a volume, and not being deleted.
+fn needs_volume(claim: &PersistentVolumeClaim) -> bool {
+    let pending = claim
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .is_none_or(|phase| phase == "Pending");
+    let prebound = claim.spec.as_ref().is_some_and(|s| s.volume_name.is_some());
+    pending && !prebound && claim.metadata.deletion_timestamp.is_none()
+}
+
+/// The hostPath volume for `claim`: its requested size, class, access and volume modes,
+/// and a `claimRef` with the claim's uid so only this very claim can bind it.
+pub fn volume_for(claim: &PersistentVolumeClaim, volumes: &Path) -> Option<PersistentVolume> {
+    let uid = claim.metadata.uid.clone()?;
+    let spec = claim.spec.as_ref()?;
+    let size = spec.resources.as_ref()?.requests.as_ref()?.get("storage")?;
+    let name = format!("pvc-{uid}");
+    let path = volumes.join(&name).display().to_string();
+    Some(PersistentVolume {
+        metadata: ObjectMeta {
+            name: Some(name),
+            labels: Some(BTreeMap::from([(
+                PROVISIONED_LABEL.to_owned(),
+                "true".to_owned(),
+            )])),
+            annotations: Some(BTreeMap::from([(
+                PROVISIONED_BY_ANNOTATION.to_owned(),
+                PROVISIONER.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeSpec {
+            capacity: Some(BTreeMap::from([("storage".to_owned(), size.clone())])),
+            access_modes: Some(
+                spec.access_modes
+                    .clone()
+                    .unwrap_or_else(|| vec!["ReadWriteOnce".to_owned()]),
+            ),
+            volume_mode: spec.volume_mode.clone(),
+            storage_class_name: spec.storage_class_name.clone(),
+            persistent_volume_reclaim_policy: Some("Delete".to_owned()),
+            host_path: Some(HostPathVolumeSource {
+                path,
+                type_: Some("DirectoryOrCreate".to_owned()),
+            }),
+            claim_ref: Some(ObjectReference {
+                api_version: Some("v1".to_owned()),
+                kind: Some("PersistentVolumeClaim".to_owned()),
+                name: claim.metadata.name.clone(),
+                namespace: claim.metadata.namespace.clone(),
+                uid: Some(uid),
+                ..ObjectReference::default()
+            }),
+            ..PersistentVolumeSpec::default()
+        }),
+        ..PersistentVolume::default()
+    })
+}
+
+/// Deletes our volumes once released: their claim was deleted and the policy is Delete.
+async fn delete_released_volumes(client: Client) {
+    let api: Api<PersistentVolume> = Api::all(client);
+    let config = watcher::Config::default().labels(&format!("{PROVISIONED_LABEL}=true"));
+    let mut events = watcher(api.clone(), config)
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    while let Some(event) = events.next().await {
+        let volume = match event {
+            Ok(volume) => volume,
+            Err(e) => {
+                tracing::warn!("testenv provisioner: watching volumes: {e}");
+                continue;
+            }
+        };
+        let released = volume.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Released");
+        if released && volume.metadata.deletion_timestamp.is_none() {
+            delete_volume(&api, &volume).await;
+        }
+    }
+}
+
+async fn delete_volume(api: &Api<PersistentVolume>, volume: &PersistentVolume) {
+    let name = volume.name_any();
+    if let Err(e) = api.delete(&name, &DeleteParams::default()).await {
+        tracing::warn!("testenv provisioner: delete volume {name}: {e}");
+        return;
+    }
+    if let Some(path) = volume.spec.as_ref().and_then(|s| s.host_path.as_ref()) {
+        let _ = std::fs::remove_dir_all(&path.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(yaml: serde_json::Value) -> PersistentVolumeClaim {
+        serde_json::from_value(yaml).unwrap()
+    }
+
+    #[test]
+    fn volume_mirrors_the_claim_and_is_prebound_to_its_uid() {
+        let claim = claim(serde_json::json!({
+            "metadata": { "name": "data-server-0", "namespace": "ns", "uid": "u-1" },
+            "spec": {
+                "storageClassName": "nvme",
+                "accessModes": ["ReadWriteOnce"],
+                "resources": { "requests": { "storage": "5Gi" } },
+            },
+        }));
+        let volume = volume_for(&claim, Path::new("/v")).unwrap();
+        let spec = volume.spec.unwrap();
+        assert_eq!(volume.metadata.name.as_deref(), Some("pvc-u-1"));
+        assert_eq!(spec.capacity.unwrap()["storage"].0, "5Gi");
+        assert_eq!(spec.storage_class_name.as_deref(), Some("nvme"));
+        assert_eq!(spec.host_path.unwrap().path, "/v/pvc-u-1");
+        let claim_ref = spec.claim_ref.unwrap();
+        assert_eq!(claim_ref.name.as_deref(), Some("data-server-0"));
+        assert_eq!(claim_ref.namespace.as_deref(), Some("ns"));
+        assert_eq!(claim_ref.uid.as_deref(), Some("u-1"));
+    }
+
+    #[test]
+    fn bound_or_prebound_claims_need_no_volume() {
+        let bound = claim(serde_json::json!({ "status": { "phase": "Bound" } }));
+        let prebound = claim(serde_json::json!({ "spec": { "volumeName": "pv-1" } }));
+        let pending = claim(serde_json::json!({ "status": { "phase": "Pending" } }));
+        assert!(!needs_volume(&bound));
+        assert!(!needs_volume(&prebound));
+        assert!(needs_volume(&pending));
+    }
+}

@@ -1,0 +1,1 @@
+//! Real Pinot cluster: see the module docs once written.

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the tests and the sandbox need on a fresh Debian machine, then
+# builds/fetches the real components into ~/.cache/pinot-operator (idempotent:
+# a warm machine returns in seconds).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+need_apt=()
+command -v go >/dev/null || need_apt+=(golang-go)
+command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+if ((${#need_apt[@]})); then
+  echo "setup: installing ${need_apt[*]} with apt-get" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+command -v cargo >/dev/null || { echo "setup: cargo (rustup) is required" >&2; exit 1; }
+
+"$root/tools/build-kubernetes.sh"
+"$root/tools/fetch-pinot.sh"

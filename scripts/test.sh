@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: setup, formatting, lints, unit and integration tests
+# against real Kubernetes and real Pinot. Nothing is skipped.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+"$root/scripts/setup.sh"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
