@@ -18,4 +18,5 @@ fi
 command -v cargo >/dev/null || { echo "setup: cargo (rustup) is required" >&2; exit 1; }
 
 "$root/tools/build-kubernetes.sh"
+"$root/tools/build-helm.sh"
 "$root/tools/fetch-pinot.sh"

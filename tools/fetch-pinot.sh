@@ -15,8 +15,11 @@ cache="${PINOT_OPERATOR_CACHE:-$HOME/.cache/pinot-operator}"
 fetch() { # fetch <profile> <version>
   local profile="$1" version="$2"
   local dest="$cache/$profile-$version"
-  # crates/testenv checks the same marker before it starts anything.
-  if [[ -f "$dest/.complete" ]]; then return; fi
+  # crates/testenv checks the same marker before it starts anything. It records the
+  # pom's hash, so a changed pom (e.g. a pinned dependency) refreshes the cache.
+  local stamp
+  stamp="$(sha256sum "$here/pinot/pom.xml" | cut -c1-16)"
+  if grep -qs "$stamp" "$dest/.complete"; then return; fi
   command -v mvn >/dev/null || { echo "fetch-pinot: Maven (mvn) is required" >&2; exit 1; }
   echo "fetch-pinot: resolving $profile $version from Maven Central into $dest" >&2
   mkdir -p "$cache"
@@ -24,13 +27,25 @@ fetch() { # fetch <profile> <version>
   tmp="$(mktemp -d "$cache/.$profile-$version.XXXXXX")"
   # shellcheck disable=SC2064 # expand $tmp now: it is local to this call.
   trap "rm -rf '$tmp'" EXIT
-  # runtime scope: pinot-tools declares the Kafka stream plugin and the minion tasks as runtime.
-  mvn -B -q -Dstyle.color=never -f "$here/pinot/pom.xml" -P "$profile" \
+  # runtime scope: pinot-tools declares the Kafka stream plugin, pinot-s3 and metrics as runtime.
+  # Maven's full log only when it fails: on success it is noise (and, from Maven 3.8, ANSI codes).
+  if ! mvn -B -Dstyle.color=never -f "$here/pinot/pom.xml" -P "$profile" \
     -Dpinot.version="$PINOT_VERSION" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/lib" >&2
-  echo "$profile $version $(ls "$tmp/lib" | wc -l) jars" >"$tmp/.complete"
-  rm -rf "$dest"
-  mv "$tmp" "$dest"
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/lib" \
+    >"$tmp/maven.log" 2>&1; then
+    cat "$tmp/maven.log" >&2
+    echo "fetch-pinot: Maven failed to resolve $profile $version (log above)" >&2
+    exit 1
+  fi
+  rm "$tmp/maven.log"
+  echo "$profile $version $(ls "$tmp/lib" | wc -l) jars pom $stamp" >"$tmp/.complete"
+  # Another fetch may have finished first (and be in use): keep its copy.
+  if grep -qs "$stamp" "$dest/.complete"; then
+    rm -rf "$tmp"
+  else
+    rm -rf "$dest"
+    mv "$tmp" "$dest"
+  fi
   trap - EXIT
 }
 

@@ -38,6 +38,7 @@ pub struct PinotClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self == oldSelf").message("clusterName is immutable"))]
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_-]{1,63}$')").message("clusterName may hold letters, digits, '_' and '-' (at most 63)"))]
+    #[schemars(length(max = 63))]
     pub cluster_name: Option<String>,
     /// ZooKeeper: deployed by the operator (`managed`) or an existing ensemble (`external`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,10 +116,12 @@ fn default_zookeeper_replicas() -> i32 {
 pub struct ExternalZookeeper {
     /// `host:port[,host:port...]`.
     #[x_kube(validation = Rule::new("self.size() > 0").message("zookeeper.external.connectString must not be empty"))]
+    #[schemars(length(max = 1024))]
     pub connect_string: String,
     /// Path under which Pinot keeps its cluster, e.g. `/pinot/analytics`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self.startsWith('/')").message("zookeeper.external.chroot must start with '/'"))]
+    #[schemars(length(max = 256))]
     pub chroot: Option<String>,
 }
 
@@ -128,6 +131,7 @@ pub struct ExternalZookeeper {
 pub struct ExternalCluster {
     /// Base URL of the Pinot controller, e.g. `http://pinot-controller.pinot:9000`.
     #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s]+$')").message("external.controllerUrl must be an http:// or https:// URL"))]
+    #[schemars(length(max = 2048))]
     pub controller_url: String,
     /// Secret with credentials for the controller: keys `username` and `password`
     /// (basic auth) or `token` (bearer). Unset: no authentication.
@@ -170,6 +174,7 @@ pub struct PoolSpec {
     /// digits and '-', at most 20 characters.
     #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$')")
         .message("pool name must be 1-20 lower-case letters, digits or '-', starting and ending with a letter or digit"))]
+    #[schemars(length(max = 20))]
     pub name: String,
     /// Number of pods.
     #[x_kube(validation = Rule::new("self >= 0").message("replicas must be >= 0"))]
@@ -178,11 +183,13 @@ pub struct PoolSpec {
     /// operator tags every instance with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,64}$')").message("tenant may hold letters, digits and '_'"))]
+    #[schemars(length(max = 64))]
     pub tenant: Option<String>,
     /// Storage tier tag of this pool's servers (e.g. `hot`, `cold`), for tier-based
     /// segment placement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,64}$')").message("tier may hold letters, digits and '_'"))]
+    #[schemars(length(max = 64))]
     pub tier: Option<String>,
     /// Pinot settings of this pool; override the role's key by key.
     #[serde(default)]

@@ -48,6 +48,7 @@ pub struct SchemaDocument {
     /// Name of the schema in Pinot. Immutable.
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,128}$')").message("schemaName may hold letters, digits and '_' (at most 128)"))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("schemaName is immutable"))]
+    #[schemars(length(max = 128))]
     pub schema_name: String,
     /// The rest of the document.
     #[serde(flatten)]

@@ -61,6 +61,7 @@ pub struct TableDocument {
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,128}$')").message("tableName may hold letters, digits and '_' (at most 128)"))]
     #[x_kube(validation = Rule::new("!self.endsWith('_OFFLINE') && !self.endsWith('_REALTIME')").message("tableName must not carry the _OFFLINE/_REALTIME suffix; tableType says it"))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("tableName is immutable"))]
+    #[schemars(length(max = 128))]
     pub table_name: String,
     /// `OFFLINE` or `REALTIME`. Immutable.
     #[x_kube(validation = Rule::new("self == oldSelf").message("tableType is immutable"))]

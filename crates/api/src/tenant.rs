@@ -39,8 +39,11 @@ pub struct PinotTenantSpec {
     /// Tenant name in Pinot (tables refer to it). Immutable.
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,64}$')").message("tenant name may hold letters, digits and '_' (at most 64)"))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("name is immutable"))]
+    #[schemars(length(max = 64))]
     pub name: String,
-    /// Broker tenants: number of brokers tagged for the tenant.
+    /// Broker tenants: number of brokers tagged for the tenant. Server tenants: number
+    /// of distinct servers (defaults to offlineInstances + realtimeInstances; fewer makes
+    /// Pinot put both tags on the same servers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0").message("instances must be >= 0"))]
     pub instances: Option<i32>,

@@ -36,20 +36,24 @@ pub fn write_all(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn deploy_dir() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")
-    }
+    /// `deploy/crds` for kubectl users, and the Helm chart's `crds/`.
+    const GENERATED_DIRS: &[&str] = &["deploy/crds", "charts/pinot-operator/crds"];
 
     #[test]
-    fn deploy_crds_match_the_code() {
-        for crd in api::crds() {
-            let path = deploy_dir().join(file_name(&crd));
-            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                on_disk == to_yaml(&crd),
-                "{} is out of date: run `cargo run -p pinot-operator -- crd --write deploy/crds`",
-                path.display()
-            );
+    fn generated_crd_files_match_the_code() {
+        for dir in GENERATED_DIRS {
+            let dir_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(dir);
+            for crd in api::crds() {
+                let path = dir_path.join(file_name(&crd));
+                let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+                assert!(
+                    on_disk == to_yaml(&crd),
+                    "{} is out of date: run `cargo run -p pinot-operator -- crd --write {dir}`",
+                    path.display()
+                );
+            }
         }
     }
 

@@ -48,7 +48,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let ready = Arc::new(AtomicBool::new(false));
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let server = tokio::spawn(crate::http::serve(opts.listen, ready.clone(), metrics.clone(), shutdown.clone()));
+    let server = tokio::spawn(crate::http::serve(
+        opts.listen,
+        ready.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     client.apiserver_version().await?;
     ready.store(true, Ordering::Relaxed);
 
@@ -68,7 +73,10 @@ async fn lead_then_run(
     opts: &RunOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let identity = opts.identity.clone().unwrap_or_else(|| format!("pinot-operator-{}", std::process::id()));
+    let identity = opts
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("pinot-operator-{}", std::process::id()));
     let manager = LeaseManagerBuilder::new(client.clone(), &opts.lease_name)
         .with_namespace(&opts.lease_namespace)
         .with_identity(&identity)
@@ -107,7 +115,12 @@ async fn lead_then_run(
 }
 
 /// Runs every controller for every watched namespace until `shutdown` is cancelled.
-pub async fn run_controllers(client: Client, metrics: Arc<Metrics>, opts: &RunOptions, shutdown: CancellationToken) {
+pub async fn run_controllers(
+    client: Client,
+    metrics: Arc<Metrics>,
+    opts: &RunOptions,
+    shutdown: CancellationToken,
+) {
     let resync = Duration::from_secs(opts.resync_seconds.max(1));
     let scopes: Vec<Option<String>> = if opts.namespaces.is_empty() {
         vec![None]
@@ -115,10 +128,23 @@ pub async fn run_controllers(client: Client, metrics: Arc<Metrics>, opts: &RunOp
         opts.namespaces.iter().cloned().map(Some).collect()
     };
     let runs = scopes.into_iter().map(|namespace| {
-        let ctx = Arc::new(Context::new(client.clone(), metrics.clone(), resync, namespace));
-        crate::content::run_all(ctx, shutdown.clone())
+        let ctx = Arc::new(Context::new(
+            client.clone(),
+            metrics.clone(),
+            resync,
+            namespace,
+        ));
+        run_scoped(ctx, shutdown.clone())
     });
     futures::future::join_all(runs).await;
+}
+
+/// Runs every controller for the namespace scope of `ctx` until `shutdown` is cancelled.
+pub async fn run_scoped(ctx: Arc<Context>, shutdown: CancellationToken) {
+    tokio::join!(
+        crate::content::run_all(ctx.clone(), shutdown.clone()),
+        crate::cluster::run(ctx, shutdown),
+    );
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

@@ -43,28 +43,54 @@ async fn schema_is_created_updated_drift_reverted_and_retained() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("schema").await;
     let name = format!("events_{}", h.ns.replace('-', "_"));
-    h.apply(resource("PinotSchema", "events", schema_spec(events_schema(&name)))).await;
-    h.wait_synced::<PinotSchema>("events", "True", "Created").await;
-    let in_pinot = h.pinot.get_schema(&name).await.unwrap().expect("schema in Pinot");
+    h.apply(resource(
+        "PinotSchema",
+        "events",
+        schema_spec(events_schema(&name)),
+    ))
+    .await;
+    h.wait_synced::<PinotSchema>("events", "True", "Created")
+        .await;
+    let in_pinot = h
+        .pinot
+        .get_schema(&name)
+        .await
+        .unwrap()
+        .expect("schema in Pinot");
     assert_eq!(in_pinot["metricFieldSpecs"][0]["name"], "amount");
-    assert!(h.event_reasons("events").await.contains(&"Created".to_owned()));
+    assert!(
+        h.event_reasons("events")
+            .await
+            .contains(&"Created".to_owned())
+    );
 
     // Update: a new column reaches Pinot.
     let mut schema = events_schema(&name);
-    schema["dimensionFieldSpecs"].as_array_mut().unwrap().push(json!({"name": "device", "dataType": "STRING"}));
-    h.apply(resource("PinotSchema", "events", schema_spec(schema))).await;
-    h.wait_synced::<PinotSchema>("events", "True", "Updated").await;
+    schema["dimensionFieldSpecs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "device", "dataType": "STRING"}));
+    h.apply(resource("PinotSchema", "events", schema_spec(schema)))
+        .await;
+    h.wait_synced::<PinotSchema>("events", "True", "Updated")
+        .await;
     let in_pinot = h.pinot.get_schema(&name).await.unwrap().unwrap();
     assert_eq!(in_pinot["dimensionFieldSpecs"].as_array().unwrap().len(), 3);
 
     // Drift: someone deletes the schema in Pinot; the next resync puts it back.
     h.pinot.delete_schema(&name).await.unwrap();
-    eventually("schema recreated in Pinot", || async { h.pinot.get_schema(&name).await.unwrap().is_some() }).await;
+    eventually("schema recreated in Pinot", || async {
+        h.pinot.get_schema(&name).await.unwrap().is_some()
+    })
+    .await;
 
     // Delete with the default Retain: the Kubernetes object goes, the schema stays.
     h.delete::<PinotSchema>("events").await;
     h.wait_gone::<PinotSchema>("events").await;
-    assert!(h.pinot.get_schema(&name).await.unwrap().is_some(), "Retain must keep the schema");
+    assert!(
+        h.pinot.get_schema(&name).await.unwrap().is_some(),
+        "Retain must keep the schema"
+    );
 }
 
 #[tokio::test]
@@ -75,7 +101,8 @@ async fn schema_with_delete_policy_is_removed_from_pinot() {
     let mut spec = schema_spec(events_schema(&name));
     spec["deletionPolicy"] = json!("Delete");
     h.apply(resource("PinotSchema", "gone", spec)).await;
-    h.wait_synced::<PinotSchema>("gone", "True", "Created").await;
+    h.wait_synced::<PinotSchema>("gone", "True", "Created")
+        .await;
     h.delete::<PinotSchema>("gone").await;
     h.wait_gone::<PinotSchema>("gone").await;
     assert!(h.pinot.get_schema(&name).await.unwrap().is_none());
@@ -87,20 +114,49 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     let h = Harness::start("table").await;
     let name = format!("events_{}", h.ns.replace('-', "_"));
     // The table comes first: it waits, it does not fail.
-    h.apply(resource("PinotTable", "events", table_spec("events", events_table(&name)))).await;
-    let message = h.wait_synced::<PinotTable>("events", "False", "SchemaNotFound").await;
+    h.apply(resource(
+        "PinotTable",
+        "events",
+        table_spec("events", events_table(&name)),
+    ))
+    .await;
+    let message = h
+        .wait_synced::<PinotTable>("events", "False", "SchemaNotFound")
+        .await;
     assert!(message.contains(&name), "{message}");
-    h.apply(resource("PinotSchema", "events", schema_spec(events_schema(&name)))).await;
-    h.wait_synced::<PinotTable>("events", "True", "Created").await;
-    let config = h.pinot.get_table(&name, TableType::Offline).await.unwrap().expect("table in Pinot");
+    h.apply(resource(
+        "PinotSchema",
+        "events",
+        schema_spec(events_schema(&name)),
+    ))
+    .await;
+    h.wait_synced::<PinotTable>("events", "True", "Created")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Offline)
+        .await
+        .unwrap()
+        .expect("table in Pinot");
     assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "30");
 
     // Update: retention 30 -> 90 days.
     let mut table = events_table(&name);
     table["segmentsConfig"]["retentionTimeValue"] = json!("90");
-    h.apply(resource("PinotTable", "events", table_spec("events", table.clone()))).await;
-    h.wait_synced::<PinotTable>("events", "True", "Updated").await;
-    let config = h.pinot.get_table(&name, TableType::Offline).await.unwrap().unwrap();
+    h.apply(resource(
+        "PinotTable",
+        "events",
+        table_spec("events", table.clone()),
+    ))
+    .await;
+    h.wait_synced::<PinotTable>("events", "True", "Updated")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Offline)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "90");
 
     // Drift: retention changed behind the operator's back is reverted.
@@ -108,7 +164,12 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     drifted["segmentsConfig"]["retentionTimeValue"] = json!("1");
     h.pinot.update_table(&name, &drifted).await.unwrap();
     eventually("retention drift reverted", || async {
-        let c = h.pinot.get_table(&name, TableType::Offline).await.unwrap().unwrap();
+        let c = h
+            .pinot
+            .get_table(&name, TableType::Offline)
+            .await
+            .unwrap()
+            .unwrap();
         c["segmentsConfig"]["retentionTimeValue"] == "90"
     })
     .await;
@@ -116,7 +177,13 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     // Retain (default): the table stays in Pinot.
     h.delete::<PinotTable>("events").await;
     h.wait_gone::<PinotTable>("events").await;
-    assert!(h.pinot.get_table(&name, TableType::Offline).await.unwrap().is_some());
+    assert!(
+        h.pinot
+            .get_table(&name, TableType::Offline)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -129,7 +196,8 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
         "primaryKeyColumns": ["code"]});
     let mut schema_spec = schema_spec(schema);
     schema_spec["deletionPolicy"] = json!("Delete");
-    h.apply(resource("PinotSchema", "countries", schema_spec)).await;
+    h.apply(resource("PinotSchema", "countries", schema_spec))
+        .await;
     let table = json!({"tableName": name, "tableType": "OFFLINE", "isDimTable": true,
         "segmentsConfig": {"replication": "1", "segmentPushType": "REFRESH"},
         "tenants": {}, "tableIndexConfig": {"loadMode": "MMAP"}, "metadata": {},
@@ -137,8 +205,14 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
     let mut spec = table_spec("countries", table);
     spec["deletionPolicy"] = json!("Delete");
     h.apply(resource("PinotTable", "countries", spec)).await;
-    h.wait_synced::<PinotTable>("countries", "True", "Created").await;
-    let config = h.pinot.get_table(&name, TableType::Offline).await.unwrap().unwrap();
+    h.wait_synced::<PinotTable>("countries", "True", "Created")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Offline)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(config["isDimTable"], true);
 
     // Deleting the schema first: Pinot refuses while the table exists, so it waits.
@@ -146,7 +220,13 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
     h.delete::<PinotTable>("countries").await;
     h.wait_gone::<PinotTable>("countries").await;
     h.wait_gone::<PinotSchema>("countries").await;
-    assert!(h.pinot.get_table(&name, TableType::Offline).await.unwrap().is_none());
+    assert!(
+        h.pinot
+            .get_table(&name, TableType::Offline)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(h.pinot.get_schema(&name).await.unwrap().is_none());
 }
 
@@ -159,9 +239,23 @@ async fn broker_tenant_is_created_resized_and_deleted() {
                       "deletionPolicy": "Delete"});
     // Zero instances: nothing to tag, nothing created, still in sync.
     h.apply(resource("PinotTenant", "brokers", spec)).await;
-    h.wait_synced::<PinotTenant>("brokers", "True", "InSync").await;
-    assert!(!h.pinot.list_tenants().await.unwrap().broker_tenants.contains(&name));
-    assert!(h.pinot.tenant_instances(&name, TenantRole::Broker).await.unwrap_or_default().is_empty());
+    h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
+        .await;
+    assert!(
+        !h.pinot
+            .list_tenants()
+            .await
+            .unwrap()
+            .broker_tenants
+            .contains(&name)
+    );
+    assert!(
+        h.pinot
+            .tenant_instances(&name, TenantRole::Broker)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
     h.delete::<PinotTenant>("brokers").await;
     h.wait_gone::<PinotTenant>("brokers").await;
 }
@@ -171,31 +265,57 @@ async fn pinot_outage_is_reported_and_recovered_without_deleting_anything() {
     let _pinot = PINOT_UP.write().await;
     let h = Harness::start("outage").await;
     let name = format!("outage_{}", h.ns.replace('-', "_"));
-    h.apply(resource("PinotSchema", "events", schema_spec(events_schema(&name)))).await;
+    h.apply(resource(
+        "PinotSchema",
+        "events",
+        schema_spec(events_schema(&name)),
+    ))
+    .await;
     let doomed = format!("doomed_{}", h.ns.replace('-', "_"));
     let mut spec = schema_spec(events_schema(&doomed));
     spec["deletionPolicy"] = json!("Delete");
     h.apply(resource("PinotSchema", "doomed", spec)).await;
-    h.wait_synced::<PinotSchema>("events", "True", "Created").await;
-    h.wait_synced::<PinotSchema>("doomed", "True", "Created").await;
+    h.wait_synced::<PinotSchema>("events", "True", "Created")
+        .await;
+    h.wait_synced::<PinotSchema>("doomed", "True", "Created")
+        .await;
 
     let pinot = Pinot::shared();
     pinot.stop_controller();
     // A spec change while Pinot is down cannot be applied: the condition says why.
     let mut schema = events_schema(&name);
-    schema["dimensionFieldSpecs"].as_array_mut().unwrap().push(json!({"name": "device", "dataType": "STRING"}));
-    h.apply(resource("PinotSchema", "events", schema_spec(schema))).await;
-    let message = h.wait_synced::<PinotSchema>("events", "False", "PinotUnreachable").await;
+    schema["dimensionFieldSpecs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "device", "dataType": "STRING"}));
+    h.apply(resource("PinotSchema", "events", schema_spec(schema)))
+        .await;
+    let message = h
+        .wait_synced::<PinotSchema>("events", "False", "PinotUnreachable")
+        .await;
     assert!(message.contains("unreachable"), "{message}");
     // Deleting with policy Delete while Pinot is down: the finalizer holds the object.
     h.delete::<PinotSchema>("doomed").await;
-    h.wait_synced::<PinotSchema>("doomed", "False", "PinotUnreachable").await;
-    assert!(h.api::<PinotSchema>().get_opt("doomed").await.unwrap().is_some());
+    h.wait_synced::<PinotSchema>("doomed", "False", "PinotUnreachable")
+        .await;
+    assert!(
+        h.api::<PinotSchema>()
+            .get_opt("doomed")
+            .await
+            .unwrap()
+            .is_some()
+    );
     pinot.start_controller();
     h.wait_gone::<PinotSchema>("doomed").await;
     assert!(h.pinot.get_schema(&doomed).await.unwrap().is_none());
-    h.wait_synced::<PinotSchema>("events", "True", "Updated").await;
-    let in_pinot = h.pinot.get_schema(&name).await.unwrap().expect("nothing deleted during the outage");
+    h.wait_synced::<PinotSchema>("events", "True", "Updated")
+        .await;
+    let in_pinot = h
+        .pinot
+        .get_schema(&name)
+        .await
+        .unwrap()
+        .expect("nothing deleted during the outage");
     assert_eq!(in_pinot["dimensionFieldSpecs"].as_array().unwrap().len(), 3);
 }
 
@@ -211,24 +331,58 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
     };
     // Schemas: (object, spec, expected reason)
     let schemas = vec![
-        ("bad-type", schema(&format!("bt_{sfx}"), &|s| s["metricFieldSpecs"][0]["dataType"] = json!("MONEY")), "InvalidSchema"),
-        ("dup-col", schema(&format!("dc_{sfx}"), &|s| s["metricFieldSpecs"][0]["name"] = json!("country")), "InvalidSchema"),
-        ("bad-pk", schema(&format!("pk_{sfx}"), &|s| s["primaryKeyColumns"] = json!(["nope"])), "InvalidSchema"),
-        ("no-format", schema(&format!("nf_{sfx}"), &|s| {
-            s["dateTimeFieldSpecs"][0].as_object_mut().unwrap().remove("format");
-        }), "InvalidSchema"),
-        ("no-cluster", {
-            let mut s = schema_spec(events_schema(&format!("nc_{sfx}")));
-            s["clusterRef"]["name"] = json!("missing");
-            s
-        }, "ClusterNotFound"),
+        (
+            "bad-type",
+            schema(&format!("bt_{sfx}"), &|s| {
+                s["metricFieldSpecs"][0]["dataType"] = json!("MONEY")
+            }),
+            "InvalidSchema",
+        ),
+        (
+            "dup-col",
+            schema(&format!("dc_{sfx}"), &|s| {
+                s["metricFieldSpecs"][0]["name"] = json!("country")
+            }),
+            "InvalidSchema",
+        ),
+        (
+            "bad-pk",
+            schema(&format!("pk_{sfx}"), &|s| {
+                s["primaryKeyColumns"] = json!(["nope"])
+            }),
+            "InvalidSchema",
+        ),
+        (
+            "no-format",
+            schema(&format!("nf_{sfx}"), &|s| {
+                s["dateTimeFieldSpecs"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("format");
+            }),
+            "InvalidSchema",
+        ),
+        (
+            "no-cluster",
+            {
+                let mut s = schema_spec(events_schema(&format!("nc_{sfx}")));
+                s["clusterRef"]["name"] = json!("missing");
+                s
+            },
+            "ClusterNotFound",
+        ),
     ];
     for (name, spec, _) in &schemas {
         h.apply(resource("PinotSchema", name, spec.clone())).await;
     }
     // A valid schema for the table cases, plus one for the "others keep syncing" check.
     let good = format!("good_{sfx}");
-    h.apply(resource("PinotSchema", "good", schema_spec(events_schema(&good)))).await;
+    h.apply(resource(
+        "PinotSchema",
+        "good",
+        schema_spec(events_schema(&good)),
+    ))
+    .await;
 
     let table = |patch: &dyn Fn(&mut Value)| {
         let mut t = events_table(&good);
@@ -236,20 +390,45 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
         table_spec("good", t)
     };
     let tables = vec![
-        ("rt-no-stream", table(&|t| t["tableType"] = json!("REALTIME")), "InvalidTable"),
-        ("offline-upsert", table(&|t| t["upsertConfig"] = json!({"mode": "FULL"})), "InvalidTable"),
-        ("no-segments", table(&|t| {
-            t.as_object_mut().unwrap().remove("segmentsConfig");
-        }), "InvalidTable"),
-        ("wrong-schema", table_spec("bad-type", events_table(&good)), "SchemaMismatch"),
-        ("no-tenant", table(&|t| t["tenants"]["server"] = json!("NoSuchTenant")), "TenantNotFound"),
-        ("bad-time-col", table(&|t| t["segmentsConfig"]["timeColumnName"] = json!("nope")), "PinotRejected"),
+        (
+            "rt-no-stream",
+            table(&|t| t["tableType"] = json!("REALTIME")),
+            "InvalidTable",
+        ),
+        (
+            "offline-upsert",
+            table(&|t| t["upsertConfig"] = json!({"mode": "FULL"})),
+            "InvalidTable",
+        ),
+        (
+            "no-segments",
+            table(&|t| {
+                t.as_object_mut().unwrap().remove("segmentsConfig");
+            }),
+            "InvalidTable",
+        ),
+        (
+            "wrong-schema",
+            table_spec("bad-type", events_table(&good)),
+            "SchemaMismatch",
+        ),
+        (
+            "no-tenant",
+            table(&|t| t["tenants"]["server"] = json!("NoSuchTenant")),
+            "TenantNotFound",
+        ),
+        (
+            "bad-time-col",
+            table(&|t| t["segmentsConfig"]["timeColumnName"] = json!("nope")),
+            "PinotRejected",
+        ),
     ];
     for (name, spec, _) in &tables {
         h.apply(resource("PinotTable", name, spec.clone())).await;
     }
     let tenant = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": format!("pt_{sfx}"), "poolRef": {"name": "hot"}});
-    h.apply(resource("PinotTenant", "pool-tenant", tenant)).await;
+    h.apply(resource("PinotTenant", "pool-tenant", tenant))
+        .await;
     let secret_cluster = json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
         "metadata": {"name": "locked"}, "spec": {"external": {"controllerUrl": Pinot::shared().controller_url(),
         "authSecretRef": {"name": "no-such-secret"}}}});
@@ -260,23 +439,44 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
 
     for (name, _, reason) in &schemas {
         h.wait_synced::<PinotSchema>(name, "False", reason).await;
-        assert!(h.event_reasons(name).await.contains(&reason.to_string()), "{name}: no {reason} Event");
+        assert!(
+            h.event_reasons(name).await.contains(&reason.to_string()),
+            "{name}: no {reason} Event"
+        );
     }
     for (name, _, reason) in &tables {
         h.wait_synced::<PinotTable>(name, "False", reason).await;
     }
-    h.wait_synced::<PinotTenant>("pool-tenant", "False", "InvalidTenant").await;
-    h.wait_synced::<PinotSchema>("locked", "False", "CredentialsUnavailable").await;
+    h.wait_synced::<PinotTenant>("pool-tenant", "False", "InvalidTenant")
+        .await;
+    h.wait_synced::<PinotSchema>("locked", "False", "CredentialsUnavailable")
+        .await;
     // The good schema synced despite its broken neighbours, and nothing bad reached Pinot.
-    h.wait_synced::<PinotSchema>("good", "True", "Created").await;
-    assert!(h.pinot.get_schema(&format!("bt_{sfx}")).await.unwrap().is_none());
-    assert!(h.pinot.get_table(&good, TableType::Realtime).await.unwrap().is_none());
+    h.wait_synced::<PinotSchema>("good", "True", "Created")
+        .await;
+    assert!(
+        h.pinot
+            .get_schema(&format!("bt_{sfx}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        h.pinot
+            .get_table(&good, TableType::Realtime)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A backward-incompatible change is reported, not forced.
     let mut changed = events_schema(&good);
     changed["metricFieldSpecs"][0]["dataType"] = json!("INT");
-    h.apply(resource("PinotSchema", "good", schema_spec(changed))).await;
-    let message = h.wait_synced::<PinotSchema>("good", "False", "IncompatibleSchemaChange").await;
+    h.apply(resource("PinotSchema", "good", schema_spec(changed)))
+        .await;
+    let message = h
+        .wait_synced::<PinotSchema>("good", "False", "IncompatibleSchemaChange")
+        .await;
     assert!(message.contains("force"), "{message}");
     let in_pinot = h.pinot.get_schema(&good).await.unwrap().unwrap();
     assert_eq!(in_pinot["metricFieldSpecs"][0]["dataType"], "DOUBLE");

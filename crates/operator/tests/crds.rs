@@ -1,46 +1,19 @@
 //! The CRDs against a real kube-apiserver: they install, every kind round-trips,
 //! and admission (OpenAPI + CEL) rejects bad objects with a readable message.
 
-use std::time::Duration;
+mod common;
 
 use api::{PinotCluster, PinotSchema, PinotTable, PinotTenant};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use testenv::kubernetes::Kubernetes;
 
-async fn install_crds(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in api::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        crds.patch(
-            &name,
-            &PatchParams::apply("pinot-operator").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
-    }
-    for crd in api::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        let established = kube::runtime::wait::await_condition(
-            crds.clone(),
-            &name,
-            kube::runtime::wait::conditions::is_crd_established(),
-        );
-        tokio::time::timeout(Duration::from_secs(30), established)
-            .await
-            .unwrap_or_else(|_| panic!("CRD {name} not established in 30s"))
-            .unwrap();
-    }
-}
-
 async fn setup() -> (Client, String) {
     let env = Kubernetes::shared();
     let client = env.client().await;
-    install_crds(&client).await;
+    common::install_crds(&client).await;
     let ns = env.create_namespace("crds").await;
     (client, ns)
 }

@@ -101,12 +101,7 @@ impl PinotClient {
                 Err(Error::Transport { source, .. }) => Failure::from_transport(source),
                 Err(_) => return result,
             };
-            if !should_retry(
-                failure,
-                request.retry,
-                attempt,
-                self.inner.max_retries,
-            ) {
+            if !should_retry(failure, request.retry, attempt, self.inner.max_retries) {
                 return result;
             }
             let delay = backoff(self.inner.retry_backoff, attempt);

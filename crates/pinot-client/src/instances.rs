@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::client::{PinotClient, none_if_not_found};
 use crate::error::Error;
@@ -23,6 +23,16 @@ pub enum InstanceKind {
 }
 
 impl InstanceKind {
+    /// Pinot's `InstanceType` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceKind::Controller => "CONTROLLER",
+            InstanceKind::Broker => "BROKER",
+            InstanceKind::Server => "SERVER",
+            InstanceKind::Minion => "MINION",
+        }
+    }
+
     /// The kind encoded in a Pinot instance id, if it has one of the standard prefixes.
     pub fn of_id(id: &str) -> Option<Self> {
         let (prefix, _) = id.split_once('_')?;
@@ -136,6 +146,28 @@ impl PinotClient {
         Ok(())
     }
 
+    /// Sets the instance's pool number per tenant tag (empty: no pools), for pool-based
+    /// replica-group assignment. Pinot only offers this through `PUT /instances/{id}`,
+    /// which replaces the whole instance config; so this reads the instance first and
+    /// writes back its host, ports, tags and flags unchanged. Not atomic: a tag change
+    /// made by someone else between the two calls is lost. 404 if unknown.
+    pub async fn update_instance_pools(
+        &self,
+        id: &str,
+        pools: &BTreeMap<String, i32>,
+    ) -> Result<(), Error> {
+        let endpoint = "PUT /instances/{id}";
+        let current: Value = self
+            .json(Request::new("GET /instances/{id}", ["instances", id]))
+            .await?;
+        let body = instance_body(id, &current, pools).map_err(|m| Error::decode(endpoint, m))?;
+        let request = Request::new(endpoint, ["instances", id])
+            .query("updateBrokerResource", false)
+            .json(&body);
+        self.execute(request).await?;
+        Ok(())
+    }
+
     /// `DELETE /instances/{id}`: removes a stopped instance. 409 while it is alive or
     /// still in some ideal state; 404 if unknown.
     pub async fn drop_instance(&self, id: &str) -> Result<(), Error> {
@@ -143,6 +175,34 @@ impl PinotClient {
             .await?;
         Ok(())
     }
+}
+
+/// Pinot's `Instance` JSON for `PUT /instances/{id}`: `current` (as `GET` returned it)
+/// with `pools` replaced. Ports absent from `current` are sent as -1 ("not set").
+fn instance_body(
+    id: &str,
+    current: &Value,
+    pools: &BTreeMap<String, i32>,
+) -> Result<Value, String> {
+    let kind =
+        InstanceKind::of_id(id).ok_or_else(|| format!("{id} has no instance type prefix"))?;
+    let host = current
+        .get("hostName")
+        .and_then(Value::as_str)
+        .ok_or("no hostName")?;
+    let port_or_unset = |key: &str| port(current.get(key)).map_or(-1, i32::from);
+    Ok(json!({
+        "host": host,
+        "port": port_or_unset("port"),
+        "type": kind.as_str(),
+        "tags": string_list(current.get("tags")),
+        "pools": pools,
+        "grpcPort": port_or_unset("grpcPort"),
+        "adminPort": port_or_unset("adminPort"),
+        "queryServicePort": port_or_unset("queryServicePort"),
+        "queryMailboxPort": port_or_unset("queryMailboxPort"),
+        "queriesDisabled": flag(current.get("queriesDisabled")).unwrap_or(false),
+    }))
 }
 
 fn port(value: Option<&Value>) -> Option<u16> {
@@ -236,6 +296,24 @@ mod tests {
         assert!(instance.queries_disabled);
         assert_eq!(instance.shutdown_in_progress, Some(false));
         assert_eq!(instance.kind(), Some(InstanceKind::Broker));
+    }
+
+    #[test]
+    fn pool_update_keeps_everything_else() {
+        let current = json!({
+            "instanceName": "Server_127.0.0.1_8098", "hostName": "127.0.0.1", "enabled": true,
+            "port": "8098", "tags": ["DefaultTenant_OFFLINE"], "pools": null, "grpcPort": 8090,
+            "adminPort": 8097, "queryServicePort": -1, "queryMailboxPort": -1
+        });
+        let pools = BTreeMap::from([("DefaultTenant_OFFLINE".to_string(), 1)]);
+        let body = instance_body("Server_127.0.0.1_8098", &current, &pools).unwrap();
+        assert_eq!(
+            body,
+            json!({"host": "127.0.0.1", "port": 8098, "type": "SERVER", "tags": ["DefaultTenant_OFFLINE"],
+                   "pools": {"DefaultTenant_OFFLINE": 1}, "grpcPort": 8090, "adminPort": 8097,
+                   "queryServicePort": -1, "queryMailboxPort": -1, "queriesDisabled": false})
+        );
+        assert!(instance_body("weird", &current, &pools).is_err());
     }
 
     #[test]

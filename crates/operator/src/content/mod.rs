@@ -87,7 +87,10 @@ pub trait ContentResource:
 }
 
 /// Runs the schema, table and tenant controllers until `shutdown` is cancelled.
-pub async fn run_all(ctx: std::sync::Arc<crate::context::Context>, shutdown: tokio_util::sync::CancellationToken) {
+pub async fn run_all(
+    ctx: std::sync::Arc<crate::context::Context>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     use api::{PinotSchema, PinotTable, PinotTenant};
     tokio::join!(
         reconciler::run::<PinotSchema>(ctx.clone(), ctx.api(), shutdown.clone().cancelled_owned()),

@@ -12,13 +12,14 @@ use api::DeletionPolicy;
 use api::common::condition::{READY, SYNCED};
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
-use kube::ResourceExt;
+use kube::runtime::utils::Predicate;
+use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
 use serde_json::json;
 
 use super::connection::connect;
@@ -46,8 +47,19 @@ pub async fn run<K: ContentResource>(
     api: Api<K>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let controller = Controller::new(api, watcher::Config::default().any_semantic());
-    let store = controller.store();
+    // Status writes must not trigger another reconcile (they would replace `Created` by
+    // `InSync` at once and double the API traffic): only spec (generation) and
+    // finalizer changes do, plus the periodic resync.
+    let (store, writer) = reflector::store();
+    let changes = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::finalizers),
+            Default::default(),
+        );
+    let controller = Controller::for_stream(changes, store.clone());
     let clusters: Api<api::PinotCluster> = ctx.cluster_api();
     controller
         // A cluster appearing or changing (e.g. its URL) re-syncs what references it.

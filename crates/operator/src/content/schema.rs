@@ -1,7 +1,7 @@
 //! `PinotSchema` → Pinot schema.
 
 use api::{ContentStatus, DeletionPolicy, PinotSchema};
-use pinot_client::SchemaUpdate;
+use pinot_client::{SchemaUpdate, TableType};
 use serde_json::Value;
 
 use super::compare::{covers, hash};
@@ -28,9 +28,26 @@ pub fn plan(desired: &Value, observed: Option<&Value>, applied_hash: Option<&str
     }
 }
 
-/// Pinot answers 400 for backward-incompatible updates; other 400s are plain rejections.
+/// Pinot answers 400 for backward-incompatible updates ("Backward incompatible schema",
+/// "is not backward-compatible"); other 400s are plain rejections.
 fn is_incompatible(e: &pinot_client::Error) -> bool {
-    e.is_bad_request() && e.to_string().to_lowercase().contains("incompatible")
+    e.is_bad_request() && e.to_string().to_lowercase().contains("backward")
+}
+
+/// Tables in Pinot whose config uses schema `name`. Pinot deletes a schema that an
+/// OFFLINE table still uses without complaint, so the operator checks first.
+async fn tables_using(cx: &SyncContext<'_>, name: &str) -> Result<Vec<String>, SyncError> {
+    let mut users = vec![];
+    for table in cx.pinot.list_tables().await? {
+        for table_type in [TableType::Offline, TableType::Realtime] {
+            if let Some(config) = cx.pinot.get_table(&table, table_type).await? {
+                if validate::table_schema_name(&config) == Some(name) {
+                    users.push(table_type.table_name_with_type(&table));
+                }
+            }
+        }
+    }
+    Ok(users)
 }
 
 impl ContentResource for PinotSchema {
@@ -70,7 +87,15 @@ impl ContentResource for PinotSchema {
     }
 
     async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
-        match cx.pinot.delete_schema(&self.spec.schema.schema_name).await {
+        let name = &self.spec.schema.schema_name;
+        let users = tables_using(cx, name).await?;
+        if !users.is_empty() {
+            return Err(SyncError::SchemaInUse(format!(
+                "used by {}",
+                users.join(", ")
+            )));
+        }
+        match cx.pinot.delete_schema(name).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) if e.is_conflict() => Err(SyncError::SchemaInUse(e.to_string())),

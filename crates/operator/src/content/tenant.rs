@@ -36,8 +36,11 @@ pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
             Tenant {
                 role: TenantRole::Server,
                 name: spec.name.clone(),
-                // Dedicated servers per table type; Pinot co-locates only when asked for fewer.
-                number_of_instances: offline + realtime,
+                // Dedicated servers per table type unless the spec asks for fewer, which
+                // makes Pinot co-locate both tags.
+                number_of_instances: spec
+                    .instances
+                    .map_or(offline + realtime, |n| count(Some(n))),
                 offline_instances: offline,
                 realtime_instances: realtime,
             }

@@ -23,9 +23,13 @@ pub async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in api::crds() {
         let name = crd.metadata.name.clone().unwrap();
-        crds.patch(&name, &PatchParams::apply("pinot-operator").force(), &Patch::Apply(&crd))
-            .await
-            .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        crds.patch(
+            &name,
+            &PatchParams::apply("pinot-operator").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
         let established = kube::runtime::wait::await_condition(
             crds.clone(),
             &name,
@@ -50,19 +54,44 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(prefix: &str) -> Harness {
+        let h = Harness::start_without_controllers(prefix).await;
+        // A short resync so drift made directly in Pinot is reverted within the test.
+        let ctx = Arc::new(Context::new(
+            h.client.clone(),
+            h.metrics.clone(),
+            Duration::from_secs(3),
+            Some(h.ns.clone()),
+        ));
+        tokio::spawn(pinot_operator::run::run_scoped(ctx, h.shutdown.clone()));
+        h
+    }
+
+    /// The namespace and the external `PinotCluster`, but no controllers.
+    pub async fn start_without_controllers(prefix: &str) -> Harness {
         let env = Kubernetes::shared();
         let pinot_env = Pinot::shared();
         let client = env.client().await;
         install_crds(&client).await;
         let ns = env.create_namespace(prefix).await;
-        apply(&client, &ns, external_cluster("pinot", &pinot_env.controller_url())).await;
+        apply(
+            &client,
+            &ns,
+            external_cluster("pinot", &pinot_env.controller_url()),
+        )
+        .await;
         let metrics = Arc::new(Metrics::default());
-        // A short resync so drift made directly in Pinot is reverted within the test.
-        let ctx = Arc::new(Context::new(client.clone(), metrics.clone(), Duration::from_secs(3), Some(ns.clone())));
         let shutdown = CancellationToken::new();
-        tokio::spawn(pinot_operator::content::run_all(ctx, shutdown.clone()));
-        let pinot = PinotClient::new(ClientConfig::new(pinot_env.controller_url().parse().unwrap())).unwrap();
-        Harness { client, ns, pinot, metrics, shutdown }
+        let pinot = PinotClient::new(ClientConfig::new(
+            pinot_env.controller_url().parse().unwrap(),
+        ))
+        .unwrap();
+        Harness {
+            client,
+            ns,
+            pinot,
+            metrics,
+            shutdown,
+        }
     }
 
     pub fn api<K>(&self) -> Api<K>
@@ -78,33 +107,67 @@ impl Harness {
 
     pub async fn delete<K>(&self, name: &str)
     where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
     {
-        self.api::<K>().delete(name, &Default::default()).await.unwrap();
+        self.api::<K>()
+            .delete(name, &Default::default())
+            .await
+            .unwrap();
     }
 
     /// Waits until the object is gone from Kubernetes (its finalizer released).
     pub async fn wait_gone<K>(&self, name: &str)
     where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
     {
         let api = self.api::<K>();
-        eventually(&format!("{name} deleted"), || async { api.get_opt(name).await.unwrap().is_none() }).await;
+        eventually(&format!("{name} deleted"), || async {
+            api.get_opt(name).await.unwrap().is_none()
+        })
+        .await;
     }
 
     /// Waits until condition `Synced` of `name` has `status` and `reason`; returns its message.
     pub async fn wait_synced<K>(&self, name: &str, status: &str, reason: &str) -> String
     where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug + serde::Serialize,
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + serde::Serialize,
     {
         let api = self.api::<K>();
         let mut last = Value::Null;
         for _ in 0..120 {
             let obj = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
             let generation = obj.pointer("/metadata/generation").cloned();
-            let conditions = obj.pointer("/status/conditions").cloned().unwrap_or(json!([]));
-            if let Some(c) = conditions.as_array().unwrap().iter().find(|c| c["type"] == SYNCED) {
-                if c["status"] == status && c["reason"] == reason && c["observedGeneration"] == generation.clone().unwrap() {
+            let conditions = obj
+                .pointer("/status/conditions")
+                .cloned()
+                .unwrap_or(json!([]));
+            if let Some(c) = conditions
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["type"] == SYNCED)
+            {
+                // A success is followed by `InSync` at the next resync; the Event keeps
+                // what happened (Created/Updated), so accept either and check the Event.
+                let reason_matches =
+                    c["reason"] == reason || (status == "True" && c["reason"] == "InSync");
+                if c["status"] == status
+                    && reason_matches
+                    && c["observedGeneration"] == generation.clone().unwrap()
+                {
+                    if status == "True" && reason != "InSync" {
+                        self.wait_event(name, reason).await;
+                    }
                     return c["message"].as_str().unwrap_or_default().to_owned();
                 }
             }
@@ -112,6 +175,20 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         panic!("{name}: Synced never became {status}/{reason}; last conditions: {last:#}");
+    }
+
+    /// Waits until an Event with `reason` was recorded for object `name`.
+    pub async fn wait_event(&self, name: &str, reason: &str) {
+        eventually(&format!("Event {reason} for {name}"), || async {
+            self.event_reasons(name).await.iter().any(|r| r == reason)
+        })
+        .await;
+    }
+
+    /// Every Event of the namespace, as JSON text.
+    pub async fn events_json(&self) -> String {
+        let events: Api<k8s_openapi::api::events::v1::Event> = self.api();
+        serde_json::to_string(&events.list(&Default::default()).await.unwrap().items).unwrap()
     }
 
     /// Reasons of the Events recorded for object `name`.
@@ -145,9 +222,13 @@ pub async fn apply(client: &Client, ns: &str, obj: Value) {
     let plural = format!("{}s", types.kind.to_lowercase());
     let resource = kube::core::ApiResource::from_gvk_with_plural(&gvk, &plural);
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
-    api.patch(&obj.name_any(), &PatchParams::apply("test").force(), &Patch::Apply(&obj))
-        .await
-        .unwrap_or_else(|e| panic!("apply {} {}: {e}", types.kind, obj.name_any()));
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply {} {}: {e}", types.kind, obj.name_any()));
 }
 
 pub fn external_cluster(name: &str, url: &str) -> Value {

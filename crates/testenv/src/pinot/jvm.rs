@@ -146,7 +146,8 @@ fn join_cluster(command: &mut Command, ports: &Ports, cluster: &str) {
 }
 
 pub fn zookeeper(jars: &Jars, layout: &Layout, ports: &Ports) -> Command {
-    // ZooKeeper 3.5's AdminServer would take port 8080, clashing between clusters.
+    // ZooKeeper 3.5 starts an AdminServer on port 8080 whenever Jetty 9 is on the
+    // classpath (0.11 ships only Jetty 6, but a version bump may change that).
     let flags = ["-Dzookeeper.admin.enableServer=false"];
     let dir = &layout.zookeeper;
     let mut command = pinot_admin(jars, layout, SMALL_HEAP, dir, &flags, "StartZookeeper");
@@ -184,13 +185,7 @@ pub fn broker(jars: &Jars, layout: &Layout, ports: &Ports, cluster: &str) -> Com
     command
 }
 
-pub fn server(
-    jars: &Jars,
-    layout: &Layout,
-    ports: &Ports,
-    cluster: &str,
-    index: usize,
-) -> Command {
+pub fn server(jars: &Jars, layout: &Layout, ports: &Ports, cluster: &str, index: usize) -> Command {
     assert!(index < SERVERS);
     let dir = &layout.servers[index];
     let server_ports = ports.servers[index];

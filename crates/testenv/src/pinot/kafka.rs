@@ -47,7 +47,10 @@ pub fn start(
     processes: &mut Processes,
 ) -> anyhow::Result<()> {
     let config = layout.kafka.join("server.properties");
-    std::fs::write(&config, server_properties(ports, &layout.kafka.join("data")))?;
+    std::fs::write(
+        &config,
+        server_properties(ports, &layout.kafka.join("data")),
+    )?;
     let mut command = java(&jars.kafka, SMALL_HEAP, &layout.kafka);
     command
         .arg(log4j_flag(&layout.kafka_log4j))

@@ -1,0 +1,158 @@
+//! Spec → Kubernetes objects. Pure: the same `PinotCluster` always gives the same
+//! objects (and hashes), which is what lets the planner compare them with what is
+//! running without remembering anything.
+
+mod meta;
+mod pod;
+mod pool;
+mod workload;
+mod zookeeper;
+
+pub use meta::hash;
+pub use pool::expected_tags;
+pub use zookeeper::DEFAULT_ZOOKEEPER_IMAGE;
+
+use api::cluster::DEFAULT_IMAGE;
+use api::{PinotCluster, PinotClusterSpec};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::{Resource, ResourceExt};
+
+use super::component::PINOT_ROLES;
+use super::error::ClusterError;
+use super::names::{APPLIED_HASH_ANNOTATION, PoolId, helix_cluster_name, zookeeper_address};
+use super::validate::{role_spec, validate};
+use crate::content::connection::deployed_controller_url;
+
+/// Everything a deployed cluster should consist of.
+#[derive(Debug, Clone)]
+pub struct DesiredCluster {
+    /// Pinot image (the target version).
+    pub image: String,
+    pub controller_url: String,
+    /// Pools in deployment order: ZooKeeper (if managed), controllers, brokers,
+    /// servers, minions; within a role in spec order.
+    pub pools: Vec<DesiredPool>,
+}
+
+/// The objects of one pool, applied together.
+#[derive(Debug, Clone)]
+pub struct DesiredPool {
+    pub id: PoolId,
+    /// Pods wanted (0 when the cluster is stopped).
+    pub replicas: i32,
+    pub image: String,
+    /// Pinot tags the operator keeps on the pool's instances.
+    pub tags: Vec<String>,
+    /// Port in the pool's Pinot instance ids; `None` for ZooKeeper.
+    pub instance_port: Option<i32>,
+    pub config_map: ConfigMap,
+    pub services: Vec<Service>,
+    pub pdb: PodDisruptionBudget,
+    pub statefulset: StatefulSet,
+    /// Hash of all of the above; also stamped on the StatefulSet.
+    pub hash: String,
+}
+
+impl DesiredPool {
+    /// Computes the hash of the pool's objects and stamps it on the StatefulSet.
+    fn new(mut pool: DesiredPool) -> Self {
+        pool.hash = hash(&(
+            &pool.config_map,
+            &pool.services,
+            &pool.pdb,
+            &pool.statefulset,
+        ));
+        pool.statefulset
+            .metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(APPLIED_HASH_ANNOTATION.into(), pool.hash.clone());
+        pool
+    }
+}
+
+/// Where and for whom objects are built.
+pub struct Scope<'a> {
+    /// `metadata.name` of the `PinotCluster`: prefix of every object name.
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub owner: OwnerReference,
+    pub stopped: bool,
+}
+
+/// What every Pinot pool of a cluster shares.
+pub struct PinotScope<'a> {
+    pub scope: &'a Scope<'a>,
+    pub spec: &'a PinotClusterSpec,
+    pub cluster_name: String,
+    pub zookeeper: String,
+    pub image: String,
+}
+
+/// Builds every object of a deployed cluster.
+pub fn build(cluster: &PinotCluster) -> Result<DesiredCluster, ClusterError> {
+    let name = cluster.name_any();
+    let namespace = cluster.namespace().unwrap_or_default();
+    let spec = &cluster.spec;
+    validate(&name, spec)?;
+    let owner = cluster
+        .controller_owner_ref(&())
+        .ok_or_else(|| ClusterError::InvalidSpec("the PinotCluster has no uid yet".into()))?;
+    let scope = Scope {
+        name: &name,
+        namespace: &namespace,
+        owner,
+        stopped: spec.stopped,
+    };
+    let zookeeper = spec
+        .zookeeper
+        .as_ref()
+        .ok_or_else(|| ClusterError::InvalidSpec("spec.zookeeper is required".into()))?;
+    let mut pools = Vec::new();
+    let zookeeper_connect = match (&zookeeper.managed, &zookeeper.external) {
+        (Some(managed), _) => {
+            pools.push(zookeeper::zookeeper_pool(&scope, managed));
+            zookeeper_address(&name, &namespace)
+        }
+        (None, Some(external)) => format!(
+            "{}{}",
+            external.connect_string,
+            external.chroot.as_deref().unwrap_or_default()
+        ),
+        (None, None) => {
+            return Err(ClusterError::InvalidSpec(
+                "set zookeeper.managed or zookeeper.external".into(),
+            ));
+        }
+    };
+    let image = spec
+        .image
+        .clone()
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
+    let pinot = PinotScope {
+        scope: &scope,
+        spec,
+        cluster_name: helix_cluster_name(spec.cluster_name.as_deref(), &name),
+        zookeeper: zookeeper_connect,
+        image: image.clone(),
+    };
+    for component in PINOT_ROLES {
+        let Some(role) = role_spec(spec, component) else {
+            continue;
+        };
+        for (index, pool) in role.pools.iter().enumerate() {
+            pools.push(pool::pinot_pool(&pinot, component, role, pool, index == 0));
+        }
+    }
+    Ok(DesiredCluster {
+        image,
+        controller_url: deployed_controller_url(&name, &namespace),
+        pools,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,55 @@
+//! Why a cluster reconcile could not do what it wanted. The variant name is the
+//! condition `reason` and the Event reason, so variants read as short sentences.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The spec cannot be deployed as written; nothing is changed until it is fixed.
+    #[error("{0}")]
+    InvalidSpec(String),
+    /// The apiserver refused an object (e.g. a change to an immutable field).
+    #[error("applying {object} failed: {source}")]
+    ApplyFailed {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Shrinking a server pool waits until Pinot has moved its segments away, which
+    /// needs a reachable Pinot controller.
+    #[error("{0}")]
+    ScaleDownBlocked(String),
+    /// Pinot refused a step of draining servers before a scale-down.
+    #[error("draining servers failed: {0}")]
+    DrainFailed(String),
+    #[error("Kubernetes API error: {0}")]
+    Kubernetes(#[from] kube::Error),
+}
+
+impl ClusterError {
+    /// The condition/Event reason: the variant name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ClusterError::InvalidSpec(_) => "InvalidSpec",
+            ClusterError::ApplyFailed { .. } => "ApplyFailed",
+            ClusterError::ScaleDownBlocked(_) => "ScaleDownBlocked",
+            ClusterError::DrainFailed(_) => "DrainFailed",
+            ClusterError::Kubernetes(_) => "KubernetesError",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_variant_names() {
+        assert_eq!(
+            ClusterError::InvalidSpec("x".into()).reason(),
+            "InvalidSpec"
+        );
+        assert_eq!(
+            ClusterError::ScaleDownBlocked("x".into()).reason(),
+            "ScaleDownBlocked"
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! What Pinot says about each pool: every instance registered, and every segment
+//! the ideal state gives it ONLINE (or CONSUMING) in the external view. Pure: it
+//! works on a [`Snapshot`] read once per reconcile.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pinot_client::{SegmentStates, TableType};
+
+use super::build::DesiredPool;
+use super::names::instance_id;
+use super::observe::Observed;
+use super::rollout::Verdict;
+
+/// Pinot as seen from the operator.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PinotView {
+    Reachable(Snapshot),
+    /// Why Pinot could not be asked; health checks and Pinot-side steps are skipped.
+    Unreachable(String),
+}
+
+/// The cluster state the checks need.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Registered instance ids.
+    pub instances: BTreeSet<String>,
+    pub tables: Vec<TableStates>,
+}
+
+/// One table (of one type): where its segments should be and where they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableStates {
+    pub name: String,
+    pub table_type: TableType,
+    pub ideal: SegmentStates,
+    pub external: SegmentStates,
+}
+
+impl TableStates {
+    /// Whether the ideal state or external view still places a segment on `instance`.
+    pub fn hosts(&self, instance: &str) -> bool {
+        [&self.ideal, &self.external]
+            .iter()
+            .any(|states| states.values().any(|s| s.contains_key(instance)))
+    }
+}
+
+/// Where a pool's instance ids come from.
+pub struct Naming<'a> {
+    pub cluster: &'a str,
+    pub namespace: &'a str,
+}
+
+/// The instance ids of the pool's current pods.
+pub fn pool_instances(pool: &DesiredPool, observed: &Observed, naming: &Naming<'_>) -> Vec<String> {
+    let (Some(port), Some(workload)) = (
+        pool.instance_port,
+        pool.statefulset.metadata.name.as_deref(),
+    ) else {
+        return vec![];
+    };
+    observed
+        .pool(workload)
+        .map(|p| {
+            p.pods
+                .iter()
+                .map(|pod| instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A verdict for every Pinot pool.
+pub fn verdicts(
+    pools: &[DesiredPool],
+    observed: &Observed,
+    view: &PinotView,
+    naming: &Naming<'_>,
+) -> BTreeMap<super::names::PoolId, Verdict> {
+    pools
+        .iter()
+        .filter(|p| p.instance_port.is_some())
+        .map(|pool| {
+            let verdict = match view {
+                PinotView::Unreachable(why) => Verdict::Unknown(why.clone()),
+                PinotView::Reachable(snapshot) => {
+                    verdict(&pool_instances(pool, observed, naming), snapshot)
+                }
+            };
+            (pool.id.clone(), verdict)
+        })
+        .collect()
+}
+
+/// At most this many problems are spelled out in a message.
+const SHOWN: usize = 3;
+
+/// Healthy when every instance is registered and serves what it should.
+pub fn verdict(instances: &[String], snapshot: &Snapshot) -> Verdict {
+    let mut problems: Vec<String> = instances
+        .iter()
+        .filter(|id| !snapshot.instances.contains(*id))
+        .map(|id| format!("{id} is not registered"))
+        .collect();
+    let wanted: BTreeSet<&str> = instances.iter().map(String::as_str).collect();
+    for table in &snapshot.tables {
+        for (segment, placement) in &table.ideal {
+            for (instance, state) in placement {
+                let serving = matches!(state.as_str(), "ONLINE" | "CONSUMING");
+                if !serving || !wanted.contains(instance.as_str()) {
+                    continue;
+                }
+                let actual = table.external.get(segment).and_then(|s| s.get(instance));
+                if actual != Some(state) {
+                    let actual = actual.map_or("missing", String::as_str);
+                    problems.push(format!(
+                        "{} segment {segment} on {instance} is {actual} (want {state})",
+                        table.table_type.table_name_with_type(&table.name)
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Verdict::Healthy;
+    }
+    let more = problems.len().saturating_sub(SHOWN);
+    problems.truncate(SHOWN);
+    let mut message = problems.join("; ");
+    if more > 0 {
+        message.push_str(&format!(" (and {more} more)"));
+    }
+    Verdict::NotYet(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn states(entries: &[(&str, &str, &str)]) -> SegmentStates {
+        let mut out = SegmentStates::new();
+        for (segment, instance, state) in entries {
+            out.entry(segment.to_string())
+                .or_default()
+                .insert(instance.to_string(), state.to_string());
+        }
+        out
+    }
+
+    fn snapshot(ideal: SegmentStates, external: SegmentStates) -> Snapshot {
+        Snapshot {
+            instances: ["Server_a_8098", "Server_b_8098"].map(String::from).into(),
+            tables: vec![TableStates {
+                name: "events".into(),
+                table_type: TableType::Offline,
+                ideal,
+                external,
+            }],
+        }
+    }
+
+    #[test]
+    fn healthy_when_external_view_matches_ideal_state() {
+        let ideal = states(&[
+            ("s0", "Server_a_8098", "ONLINE"),
+            ("s0", "Server_b_8098", "ONLINE"),
+        ]);
+        let snap = snapshot(ideal.clone(), ideal);
+        assert_eq!(verdict(&["Server_a_8098".into()], &snap), Verdict::Healthy);
+    }
+
+    #[test]
+    fn a_segment_not_online_yet_blocks() {
+        let ideal = states(&[
+            ("s0", "Server_a_8098", "ONLINE"),
+            ("s1", "Server_a_8098", "ONLINE"),
+        ]);
+        let external = states(&[("s0", "Server_a_8098", "OFFLINE")]);
+        let Verdict::NotYet(why) = verdict(&["Server_a_8098".into()], &snapshot(ideal, external))
+        else {
+            panic!("expected NotYet");
+        };
+        assert!(
+            why.contains("events_OFFLINE segment s0 on Server_a_8098 is OFFLINE (want ONLINE)"),
+            "{why}"
+        );
+        assert!(why.contains("s1 on Server_a_8098 is missing"), "{why}");
+    }
+
+    #[test]
+    fn other_instances_and_dropped_segments_do_not_matter() {
+        let ideal = states(&[
+            ("s0", "Server_b_8098", "ONLINE"),
+            ("s1", "Server_a_8098", "OFFLINE"),
+        ]);
+        let snap = snapshot(ideal, SegmentStates::new());
+        assert_eq!(verdict(&["Server_a_8098".into()], &snap), Verdict::Healthy);
+    }
+
+    #[test]
+    fn unregistered_instances_block() {
+        let snap = snapshot(SegmentStates::new(), SegmentStates::new());
+        let v = verdict(&["Server_c_8098".into()], &snap);
+        assert_eq!(v, Verdict::NotYet("Server_c_8098 is not registered".into()));
+    }
+
+    #[test]
+    fn hosts_looks_at_both_views() {
+        let table = TableStates {
+            name: "t".into(),
+            table_type: TableType::Offline,
+            ideal: states(&[("s0", "A", "ONLINE")]),
+            external: states(&[("s0", "B", "ONLINE")]),
+        };
+        assert!(table.hosts("A") && table.hosts("B") && !table.hosts("C"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Checks a deployed cluster's spec for what admission (OpenAPI + CEL) cannot see:
+//! object name lengths, property keys, and that there is something to deploy.
+
+use api::PinotClusterSpec;
+use api::cluster::RoleSpec;
+
+use super::component::{Component, PINOT_ROLES};
+use super::error::ClusterError;
+use super::names::{MAX_WORKLOAD_NAME, PoolId};
+
+/// The role spec of a Pinot role.
+pub fn role_spec(spec: &PinotClusterSpec, component: Component) -> Option<&RoleSpec> {
+    match component {
+        Component::Controller => Some(&spec.controller),
+        Component::Broker => Some(&spec.broker),
+        Component::Server => Some(&spec.server),
+        Component::Minion => Some(&spec.minion),
+        Component::Zookeeper => None,
+    }
+}
+
+/// Every problem found, joined into one `InvalidSpec` so the user fixes them at once.
+pub fn validate(name: &str, spec: &PinotClusterSpec) -> Result<(), ClusterError> {
+    let mut problems = Vec::new();
+    if spec.zookeeper.is_none() {
+        problems.push("spec.zookeeper is required for a deployed cluster".to_owned());
+    }
+    if spec.controller.pools.is_empty() {
+        problems.push(
+            "spec.controller.pools is empty: a deployed cluster needs a controller".to_owned(),
+        );
+    }
+    for component in PINOT_ROLES {
+        let Some(role) = role_spec(spec, component) else {
+            continue;
+        };
+        for pool in &role.pools {
+            let workload = PoolId::new(component, &pool.name).workload(name);
+            if workload.len() > MAX_WORKLOAD_NAME {
+                problems.push(format!(
+                    "StatefulSet name {workload} has {} characters, Kubernetes allows {MAX_WORKLOAD_NAME}: \
+                     shorten the cluster or pool name",
+                    workload.len()
+                ));
+            }
+        }
+        let levels = std::iter::once(&role.pinot).chain(role.pools.iter().map(|p| &p.pinot));
+        for settings in std::iter::once(&spec.pinot).chain(levels) {
+            problems.extend(settings.properties.keys().filter_map(|k| bad_key(k)));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.sort();
+        problems.dedup();
+        Err(ClusterError::InvalidSpec(problems.join("; ")))
+    }
+}
+
+/// Keys are written verbatim into a properties file, where `=`, `:`, whitespace and
+/// `#` have meaning.
+fn bad_key(key: &str) -> Option<String> {
+    let ok = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    (!ok).then(|| {
+        format!("pinot property key {key:?} may only hold letters, digits, '.', '_' and '-'")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> PinotClusterSpec {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_minimal_cluster_is_valid() {
+        let s = spec(
+            "zookeeper: {managed: {replicas: 1}}\ncontroller: {pools: [{name: main, replicas: 1}]}",
+        );
+        validate("analytics", &s).unwrap();
+    }
+
+    #[test]
+    fn long_names_and_bad_keys_are_reported_together() {
+        let s = spec(
+            "zookeeper: {managed: {replicas: 1}}
+controller: {pools: [{name: main, replicas: 1}]}
+server:
+  pinot: {properties: {'bad key': x}}
+  pools: [{name: abcdefghijklmnopqrst, replicas: 1}]",
+        );
+        let err = validate("a-rather-long-cluster-name-here", &s).unwrap_err();
+        let message = err.to_string();
+        assert_eq!(err.reason(), "InvalidSpec");
+        assert!(message.contains("Kubernetes allows 52"), "{message}");
+        assert!(message.contains("\"bad key\""), "{message}");
+    }
+
+    #[test]
+    fn a_cluster_needs_zookeeper_and_a_controller() {
+        let err = validate("a", &spec("{}")).unwrap_err().to_string();
+        assert!(err.contains("spec.zookeeper"), "{err}");
+        assert!(err.contains("spec.controller.pools"), "{err}");
+    }
+}

@@ -1,0 +1,914 @@
+//! The `PinotCluster` controller against a real apiserver, controller-manager and
+//! scheduler with KWOK nodes (pods become Ready without running anything, so Pinot
+//! itself is never reachable here: the Pinot checks report "unknown" and are skipped).
+//!
+//! Each test runs the controller in-process for its own namespace; an operator
+//! restart is a cancelled controller followed by a new one.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use api::PinotCluster;
+use api::common::condition::{AVAILABLE, DEGRADED, PAUSED, PROGRESSING};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, ListParams};
+use kube::{Client, ResourceExt};
+use pinot_operator::context::Context;
+use pinot_operator::metrics::Metrics;
+use serde_json::{Value, json};
+use testenv::kubernetes::Kubernetes;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const TIMEOUT: Duration = Duration::from_secs(240);
+const OLD_IMAGE: &str = "apachepinot/pinot:1.5.1";
+const NEW_IMAGE: &str = "apachepinot/pinot:1.5.2";
+
+/// Pools in deployment order: (role, pool).
+const ORDER: [(&str, &str); 6] = [
+    ("zookeeper", "managed"),
+    ("controller", "main"),
+    ("broker", "default"),
+    ("server", "hot"),
+    ("server", "cold"),
+    ("minion", "default"),
+];
+
+/// The cluster controller running in-process for one namespace.
+struct Operator {
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Operator {
+    fn start(client: &Client, ns: &str) -> Operator {
+        let metrics = Arc::new(Metrics::default());
+        let ctx = Arc::new(Context::new(
+            client.clone(),
+            metrics,
+            Duration::from_secs(30),
+            Some(ns.to_owned()),
+        ));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(pinot_operator::cluster::run(ctx, shutdown.clone()));
+        Operator { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+    }
+}
+
+struct Env {
+    k8s: &'static Kubernetes,
+    client: Client,
+    ns: String,
+}
+
+impl Env {
+    async fn new(prefix: &str) -> Env {
+        let k8s = Kubernetes::shared();
+        let client = k8s.client().await;
+        common::install_crds(&client).await;
+        let ns = k8s.create_namespace(prefix).await;
+        Env { k8s, client, ns }
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    async fn apply_cluster(&self, name: &str, spec: Value) {
+        let obj = json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
+                         "metadata": {"name": name}, "spec": spec});
+        common::apply(&self.client, &self.ns, obj).await;
+    }
+
+    async fn cluster(&self, name: &str) -> PinotCluster {
+        self.api::<PinotCluster>().get(name).await.unwrap()
+    }
+
+    async fn pods(&self, cluster: &str) -> Vec<Pod> {
+        let params = ListParams::default().labels(&format!("pinot.operator.dev/cluster={cluster}"));
+        self.api::<Pod>().list(&params).await.unwrap().items
+    }
+
+    async fn sets(&self, cluster: &str) -> Vec<StatefulSet> {
+        let params = ListParams::default().labels(&format!("pinot.operator.dev/cluster={cluster}"));
+        self.api::<StatefulSet>().list(&params).await.unwrap().items
+    }
+
+    /// Polls `check` until it yields; on timeout shows the namespace and the status.
+    async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let state = self
+                    .k8s
+                    .kubectl()
+                    .args([
+                        "get",
+                        "pinotclusters,statefulsets,pods,pvc",
+                        "-o",
+                        "wide",
+                        "-n",
+                        &self.ns,
+                    ])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                let status = self
+                    .k8s
+                    .kubectl()
+                    .args([
+                        "get",
+                        "pinotclusters",
+                        "-o",
+                        "jsonpath={.items[*].status}",
+                        "-n",
+                        &self.ns,
+                    ])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                panic!(
+                    "timed out after {TIMEOUT:?} waiting for {what} in {}:\n{state}\n{status}",
+                    self.ns
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Waits until the status describes the current generation and says the rollout
+    /// is complete with every pool updated and ready.
+    async fn wait_settled(&self, name: &str) -> PinotCluster {
+        self.eventually(&format!("{name} settled"), || async {
+            let cluster = self.cluster(name).await;
+            let status = cluster.status.as_ref()?;
+            let progressing = condition(&cluster, PROGRESSING)?;
+            let current = status.observed_generation == cluster.metadata.generation;
+            let pools_done = !status.pools.is_empty()
+                && status
+                    .pools
+                    .iter()
+                    .all(|p| p.ready_replicas == p.replicas && p.updated_replicas == p.replicas);
+            (current && progressing.reason == "RolloutComplete" && pools_done).then_some(cluster)
+        })
+        .await
+    }
+}
+
+fn condition(
+    cluster: &PinotCluster,
+    type_: &str,
+) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    let status = cluster.status.as_ref()?;
+    status.conditions.iter().find(|c| c.type_ == type_).cloned()
+}
+
+/// The heterogeneous cluster of the issue: managed ZooKeeper ×1, 2 controllers,
+/// 2 brokers, servers `hot` ×3 on nvme nodes and `cold` ×2 on hdd nodes, 1 minion.
+fn heterogeneous(image: &str) -> Value {
+    json!({
+        "image": image,
+        "zookeeper": {"managed": {"replicas": 1, "storage": "1Gi"}},
+        "kubernetes": {"nodeSelector": {"type": "kwok"}},
+        "controller": {"pools": [{"name": "main", "replicas": 2}],
+                       "kubernetes": {"storage": {"size": "1Gi"}}},
+        "broker": {"pools": [{"name": "default", "replicas": 2, "tenant": "DefaultTenant"}]},
+        "server": {
+            "kubernetes": {"resources": {"limits": {"memory": "2Gi"}}},
+            "pools": [
+                {"name": "hot", "replicas": 3, "tenant": "DefaultTenant", "tier": "hot",
+                 "kubernetes": {"nodeSelector": {"pinot.operator.dev/disk": "nvme"},
+                                "storage": {"size": "2Gi", "storageClassName": "nvme"}}},
+                {"name": "cold", "replicas": 2, "tenant": "DefaultTenant", "tier": "cold",
+                 "kubernetes": {"nodeSelector": {"pinot.operator.dev/disk": "hdd"},
+                                "storage": {"size": "5Gi", "storageClassName": "hdd"}}}
+            ]
+        },
+        "minion": {"pools": [{"name": "default", "replicas": 1}]}
+    })
+}
+
+fn workload(cluster: &str, role: &str, pool: &str) -> String {
+    if role == "zookeeper" {
+        format!("{cluster}-zookeeper")
+    } else {
+        format!("{cluster}-{role}-{pool}")
+    }
+}
+
+fn label<'a>(pod: &'a Pod, key: &str) -> &'a str {
+    pod.labels()
+        .get(key)
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+    conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        && pod.metadata.deletion_timestamp.is_none()
+}
+
+fn image(pod: &Pod) -> &str {
+    pod.spec.as_ref().unwrap().containers[0]
+        .image
+        .as_deref()
+        .unwrap_or_default()
+}
+
+fn pool_of(pod: &Pod) -> (String, String) {
+    (
+        label(pod, "pinot.operator.dev/component").to_owned(),
+        label(pod, "pinot.operator.dev/pool").to_owned(),
+    )
+}
+
+/// Pod name -> uid.
+async fn uids(env: &Env, cluster: &str) -> BTreeMap<String, String> {
+    env.pods(cluster)
+        .await
+        .into_iter()
+        .map(|p| (p.name_any(), p.uid().unwrap()))
+        .collect()
+}
+
+/// Samples the namespace in the background until stopped, checking an invariant on
+/// every sample; returns the violations and every uid each pod name had.
+struct Sampler {
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<(Vec<String>, BTreeMap<String, BTreeSet<String>>, usize)>,
+}
+
+impl Sampler {
+    fn start<F>(client: Client, ns: String, cluster: String, check: F) -> Sampler
+    where
+        F: Fn(&[StatefulSet], &[Pod]) -> Option<String> + Send + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let selector = format!("pinot.operator.dev/cluster={cluster}");
+            let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+            let pods: Api<Pod> = Api::namespaced(client, &ns);
+            let (mut violations, mut names, mut samples) =
+                (Vec::new(), BTreeMap::<String, BTreeSet<String>>::new(), 0);
+            while !flag.load(Ordering::Relaxed) {
+                // StatefulSets first: a later pool's set seen here was created before the
+                // pods are listed, so the earlier pools' pods must already be ready then.
+                let s = sets
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .unwrap()
+                    .items;
+                let p = pods
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .unwrap()
+                    .items;
+                for pod in &p {
+                    names
+                        .entry(pod.name_any())
+                        .or_default()
+                        .insert(pod.uid().unwrap());
+                }
+                if let Some(violation) = check(&s, &p) {
+                    violations.push(violation);
+                }
+                samples += 1;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            (violations, names, samples)
+        });
+        Sampler { stop, task }
+    }
+
+    async fn finish(self) -> (Vec<String>, BTreeMap<String, BTreeSet<String>>, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
+}
+
+/// Creation order: whenever a pool's StatefulSet exists, every earlier pool has all
+/// its pods ready.
+fn created_in_order(
+    cluster: &str,
+    replicas: [usize; 6],
+) -> impl Fn(&[StatefulSet], &[Pod]) -> Option<String> {
+    let cluster = cluster.to_owned();
+    move |sets, pods| {
+        let exists: BTreeSet<String> = sets.iter().map(|s| s.name_any()).collect();
+        for (k, (role, pool)) in ORDER.iter().enumerate() {
+            if !exists.contains(&workload(&cluster, role, pool)) {
+                continue;
+            }
+            for (j, (earlier_role, earlier_pool)) in ORDER.iter().enumerate().take(k) {
+                let ready = pods
+                    .iter()
+                    .filter(|p| {
+                        pool_of(p) == (earlier_role.to_string(), earlier_pool.to_string())
+                            && is_ready(p)
+                    })
+                    .count();
+                if ready < replicas[j] {
+                    return Some(format!(
+                        "{role}/{pool} exists while {earlier_role}/{earlier_pool} has {ready}/{} ready pods",
+                        replicas[j]
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Rollout state of one pool in a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Roll {
+    Untouched,
+    Rolling,
+    Done,
+}
+
+fn roll(pods: &[Pod], role: &str, pool: &str, want: usize) -> Roll {
+    let mine: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| {
+            pool_of(p) == (role.to_owned(), pool.to_owned())
+                && p.metadata.deletion_timestamp.is_none()
+        })
+        .collect();
+    let new = mine.iter().filter(|p| image(p) == NEW_IMAGE).count();
+    let old = mine.iter().filter(|p| image(p) == OLD_IMAGE).count();
+    match (old, new) {
+        (o, 0) if o == want => Roll::Untouched,
+        (0, n) if n == want => Roll::Done,
+        _ => Roll::Rolling,
+    }
+}
+
+/// Image rollout order: at most one pool (hence one role) rolling at a time, and a
+/// pool only starts once every earlier pool is done.
+fn rolls_in_order(replicas: [usize; 6]) -> impl Fn(&[StatefulSet], &[Pod]) -> Option<String> {
+    move |_, pods| {
+        let states: Vec<(String, Roll)> = ORDER
+            .iter()
+            .zip(replicas)
+            .skip(1) // ZooKeeper's image does not change
+            .map(|((role, pool), want)| (format!("{role}/{pool}"), roll(pods, role, pool, want)))
+            .collect();
+        let rolling: Vec<&String> = states
+            .iter()
+            .filter(|(_, r)| *r == Roll::Rolling)
+            .map(|(n, _)| n)
+            .collect();
+        if rolling.len() > 1 {
+            return Some(format!("several pools rolling at once: {rolling:?}"));
+        }
+        let first_not_done = states
+            .iter()
+            .position(|(_, r)| *r != Roll::Done)
+            .unwrap_or(states.len());
+        let started_later = states
+            .iter()
+            .skip(first_not_done + 1)
+            .find(|(_, r)| *r != Roll::Untouched);
+        started_later.map(|(name, r)| {
+            format!(
+                "{name} is {r:?} before {} is done: {states:?}",
+                states[first_not_done].0
+            )
+        })
+    }
+}
+
+#[tokio::test]
+async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_across_a_restart() {
+    let env = Env::new("cluster-rollout").await;
+    let replicas = [1, 2, 2, 3, 2, 1];
+    let sampler = Sampler::start(
+        env.client.clone(),
+        env.ns.clone(),
+        "analytics".into(),
+        created_in_order("analytics", replicas),
+    );
+    let operator = Operator::start(&env.client, &env.ns);
+    env.apply_cluster("analytics", heterogeneous(OLD_IMAGE))
+        .await;
+    let cluster = env.wait_settled("analytics").await;
+    let (violations, _, samples) = sampler.finish().await;
+    assert!(
+        violations.is_empty(),
+        "created out of order ({samples} samples): {violations:#?}"
+    );
+    assert!(
+        samples > 5,
+        "too few samples ({samples}) to say anything about the order"
+    );
+
+    assert_created_after_earlier_pools_were_ready(&env).await;
+    assert_deployed_objects(&env, &cluster).await;
+
+    // Image change; the operator is restarted once the brokers have started rolling.
+    let before = uids(&env, "analytics").await;
+    let sampler = Sampler::start(
+        env.client.clone(),
+        env.ns.clone(),
+        "analytics".into(),
+        rolls_in_order(replicas),
+    );
+    env.apply_cluster("analytics", heterogeneous(NEW_IMAGE))
+        .await;
+    env.eventually("a broker on the new image", || async {
+        let pods = env.pods("analytics").await;
+        pods.iter()
+            .any(|p| pool_of(p).0 == "broker" && image(p) == NEW_IMAGE)
+            .then_some(())
+    })
+    .await;
+    operator.stop().await;
+    // Let the StatefulSet controller finish recreating what the old operator deleted.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let updated_at_restart: BTreeMap<String, String> = env
+        .pods("analytics")
+        .await
+        .iter()
+        .filter(|p| image(p) == NEW_IMAGE)
+        .map(|p| (p.name_any(), p.uid().unwrap()))
+        .collect();
+    assert!(
+        updated_at_restart.keys().any(|n| n.contains("controller")),
+        "{updated_at_restart:?}"
+    );
+    assert!(
+        !updated_at_restart.keys().any(|n| n.contains("minion")),
+        "the restart was meant to happen mid-rollout: {updated_at_restart:?}"
+    );
+
+    let operator = Operator::start(&env.client, &env.ns);
+    let cluster = env.wait_settled("analytics").await;
+    let (violations, names, samples) = sampler.finish().await;
+    assert!(
+        violations.is_empty(),
+        "rolled out of order ({samples} samples): {violations:#?}"
+    );
+
+    let after = uids(&env, "analytics").await;
+    for (name, uid) in &updated_at_restart {
+        assert_eq!(
+            after.get(name),
+            Some(uid),
+            "{name} was updated before the restart and restarted again"
+        );
+    }
+    for (name, uid) in &before {
+        let zookeeper = name.contains("zookeeper");
+        assert_eq!(
+            after.get(name) == Some(uid),
+            zookeeper,
+            "{name}: only ZooKeeper keeps its pod"
+        );
+        assert!(
+            names[name].len() <= 2,
+            "{name} restarted more than once: {:?}",
+            names[name]
+        );
+    }
+    for pod in env.pods("analytics").await {
+        if pool_of(&pod).0 != "zookeeper" {
+            assert_eq!(image(&pod), NEW_IMAGE, "{}", pod.name_any());
+        }
+    }
+    let version = cluster.status.as_ref().unwrap().version.clone().unwrap();
+    assert_eq!(version.current.as_deref(), Some(NEW_IMAGE));
+    assert_eq!(version.target.as_deref(), Some(NEW_IMAGE));
+    let reasons = event_reasons(&env, "analytics").await;
+    for reason in [
+        "CreatingPool",
+        "RollingPool",
+        "PoolUpdated",
+        "WaitingForRole",
+        "RolloutComplete",
+    ] {
+        assert!(reasons.contains(reason), "no {reason} Event in {reasons:?}");
+    }
+    operator.stop().await;
+}
+
+/// Second-precision timestamps: a later pool's StatefulSet was created no earlier
+/// than the moment every pod of the pool before it became Ready.
+async fn assert_created_after_earlier_pools_were_ready(env: &Env) {
+    let sets = env.sets("analytics").await;
+    let pods = env.pods("analytics").await;
+    let created = |role: &str, pool: &str| {
+        let name = workload("analytics", role, pool);
+        let set = sets.iter().find(|s| s.name_any() == name).unwrap();
+        set.metadata.creation_timestamp.clone().unwrap().0
+    };
+    for pair in ORDER.windows(2) {
+        let ((role, pool), (next_role, next_pool)) = (pair[0], pair[1]);
+        let ready_at = pods
+            .iter()
+            .filter(|p| pool_of(p) == (role.to_owned(), pool.to_owned()))
+            .map(|p| {
+                let conditions = p.status.as_ref().unwrap().conditions.as_ref().unwrap();
+                let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+                ready.last_transition_time.clone().unwrap().0
+            })
+            .max()
+            .unwrap();
+        assert!(
+            created(next_role, next_pool) >= ready_at,
+            "{next_role}/{next_pool} created before {role}/{pool} was ready"
+        );
+    }
+}
+
+async fn assert_deployed_objects(env: &Env, cluster: &PinotCluster) {
+    // Pods Ready on KWOK nodes, server pools on the nodes their selector picks.
+    let pods = env.pods("analytics").await;
+    assert_eq!(pods.len(), 11, "1 + 2 + 2 + 3 + 2 + 1 pods");
+    for pod in &pods {
+        assert!(is_ready(pod), "{} not ready", pod.name_any());
+        let node = pod.spec.as_ref().unwrap().node_name.clone().unwrap();
+        assert!(node.starts_with("kwok-node-"), "{node}");
+        let (role, pool) = pool_of(pod);
+        let allowed: &[&str] = match (role.as_str(), pool.as_str()) {
+            ("server", "hot") => &["kwok-node-0", "kwok-node-1"],
+            ("server", "cold") => &["kwok-node-2", "kwok-node-3"],
+            _ => &["kwok-node-0", "kwok-node-1", "kwok-node-2", "kwok-node-3"],
+        };
+        assert!(
+            allowed.contains(&node.as_str()),
+            "{} on {node}",
+            pod.name_any()
+        );
+        let owner = &pod.owner_references()[0];
+        assert_eq!(owner.kind, "StatefulSet");
+    }
+
+    // Volume claims: only controllers, servers and ZooKeeper, bound, with their class.
+    let claims = env
+        .api::<PersistentVolumeClaim>()
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items;
+    let mut by_prefix: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for claim in &claims {
+        let spec = claim.spec.as_ref().unwrap();
+        let phase = claim
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_default();
+        assert_eq!(phase, "Bound", "{}", claim.name_any());
+        let size = spec.resources.as_ref().unwrap().requests.as_ref().unwrap()["storage"]
+            .0
+            .clone();
+        let class = spec.storage_class_name.clone().unwrap_or_default();
+        let prefix = claim.name_any().rsplit_once('-').unwrap().0.to_owned();
+        by_prefix.insert(prefix, (class, size));
+    }
+    assert_eq!(
+        by_prefix["data-analytics-server-hot"],
+        ("nvme".into(), "2Gi".into())
+    );
+    assert_eq!(
+        by_prefix["data-analytics-server-cold"],
+        ("hdd".into(), "5Gi".into())
+    );
+    assert_eq!(
+        by_prefix["data-analytics-controller-main"].0, "standard",
+        "the default class"
+    );
+    assert!(by_prefix.contains_key("data-analytics-zookeeper"));
+    assert_eq!(
+        claims.len(),
+        1 + 2 + 3 + 2,
+        "no claims for brokers or minions"
+    );
+
+    // Services, ConfigMaps, PDBs; everything owned by the cluster.
+    let services: BTreeMap<String, Service> = env
+        .api::<Service>()
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| (s.name_any(), s))
+        .collect();
+    let controller = &services["analytics-controller"];
+    assert_eq!(
+        controller.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port,
+        9000
+    );
+    for name in [
+        "analytics-broker",
+        "analytics-server",
+        "analytics-minion",
+        "analytics-zookeeper",
+    ] {
+        assert!(services.contains_key(name), "client Service {name}");
+    }
+    for (role, pool) in ORDER {
+        let name = workload("analytics", role, pool);
+        let headless = if role == "zookeeper" {
+            format!("{name}-headless")
+        } else {
+            name.clone()
+        };
+        assert_eq!(
+            services[&headless]
+                .spec
+                .as_ref()
+                .unwrap()
+                .cluster_ip
+                .as_deref(),
+            Some("None")
+        );
+        let cm = env.api::<ConfigMap>().get(&name).await.unwrap();
+        assert_eq!(cm.owner_references()[0].uid, cluster.uid().unwrap());
+        env.api::<PodDisruptionBudget>().get(&name).await.unwrap();
+    }
+    let cold = env
+        .api::<ConfigMap>()
+        .get("analytics-server-cold")
+        .await
+        .unwrap();
+    let conf = &cold.data.unwrap()["pinot-server.conf"];
+    assert!(
+        conf.contains("pinot.zk.server=analytics-zookeeper."),
+        "{conf}"
+    );
+
+    // Status.
+    let status = cluster.status.as_ref().unwrap();
+    assert_eq!(condition(cluster, AVAILABLE).unwrap().status, "True");
+    assert_eq!(condition(cluster, DEGRADED).unwrap().status, "False");
+    assert_eq!(condition(cluster, PAUSED).unwrap().status, "False");
+    let progressing = condition(cluster, PROGRESSING).unwrap();
+    assert!(
+        progressing.message.contains("Pinot health checks skipped"),
+        "{}",
+        progressing.message
+    );
+    assert_eq!(
+        status.controller_url.as_deref(),
+        Some(format!("http://analytics-controller.{}.svc:9000", env.ns).as_str())
+    );
+    assert_eq!(status.pools.len(), 6);
+}
+
+async fn event_reasons(env: &Env, name: &str) -> BTreeSet<String> {
+    let events: Api<k8s_openapi::api::events::v1::Event> = env.api();
+    events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter_map(|e| e.reason)
+        .collect()
+}
+
+/// A small heterogeneous cluster for the tests that are not about ordering.
+fn small(image: &str) -> Value {
+    let mut spec = heterogeneous(image);
+    spec["controller"]["pools"][0]["replicas"] = json!(1);
+    spec["broker"]["pools"][0]["replicas"] = json!(1);
+    spec["server"]["pools"][0]["replicas"] = json!(2);
+    spec
+}
+
+#[tokio::test]
+async fn paused_holds_changes_and_a_pool_config_change_rolls_only_that_pool() {
+    let env = Env::new("cluster-config").await;
+    let operator = Operator::start(&env.client, &env.ns);
+    env.apply_cluster("sales", small(OLD_IMAGE)).await;
+    env.wait_settled("sales").await;
+    let before = uids(&env, "sales").await;
+    let generations: BTreeMap<String, Option<i64>> = env
+        .sets("sales")
+        .await
+        .iter()
+        .map(|s| (s.name_any(), s.metadata.generation))
+        .collect();
+
+    // Paused: an image change is held back and says so.
+    let mut paused = small(NEW_IMAGE);
+    paused["rollout"] = json!({"paused": true});
+    env.apply_cluster("sales", paused).await;
+    env.eventually("the Paused condition", || async {
+        let cluster = env.cluster("sales").await;
+        let paused = condition(&cluster, PAUSED)?;
+        let current = paused.observed_generation == cluster.metadata.generation;
+        (current && paused.status == "True" && paused.message.contains("next step would be"))
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        uids(&env, "sales").await,
+        before,
+        "paused: no pod may change"
+    );
+    for set in env.sets("sales").await {
+        assert_eq!(
+            generations[&set.name_any()],
+            set.metadata.generation,
+            "paused: {} changed",
+            set.name_any()
+        );
+    }
+    let cluster = env.cluster("sales").await;
+    assert_eq!(condition(&cluster, PROGRESSING).unwrap().reason, "Paused");
+
+    // Back to the running image and unpaused: nothing to do, nothing restarts.
+    env.apply_cluster("sales", small(OLD_IMAGE)).await;
+    env.eventually("Paused to clear", || async {
+        let cluster = env.cluster("sales").await;
+        let paused = condition(&cluster, PAUSED)?;
+        (paused.observed_generation == cluster.metadata.generation && paused.status == "False")
+            .then_some(())
+    })
+    .await;
+    env.wait_settled("sales").await;
+    assert_eq!(uids(&env, "sales").await, before);
+
+    // A Pinot property on `cold` rolls `cold` only.
+    let mut spec = small(OLD_IMAGE);
+    spec["server"]["pools"][1]["pinot"] =
+        json!({"properties": {"pinot.server.query.executor.timeout": "30000"}});
+    env.apply_cluster("sales", spec).await;
+    env.eventually("cold to restart", || async {
+        let now = uids(&env, "sales").await;
+        let cold: Vec<_> = now
+            .iter()
+            .filter(|(n, _)| n.contains("server-cold"))
+            .collect();
+        (cold.len() == 2 && cold.iter().all(|(n, u)| before.get(*n) != Some(u))).then_some(())
+    })
+    .await;
+    env.wait_settled("sales").await;
+    let after = uids(&env, "sales").await;
+    for (name, uid) in &before {
+        let cold = name.contains("server-cold");
+        assert_eq!(after[name] != *uid, cold, "{name}: only cold pods restart");
+    }
+    let conf = |name: &'static str| async {
+        env.api::<ConfigMap>()
+            .get(name)
+            .await
+            .unwrap()
+            .data
+            .unwrap()["pinot-server.conf"]
+            .clone()
+    };
+    assert!(
+        conf("sales-server-cold")
+            .await
+            .contains("pinot.server.query.executor.timeout=30000")
+    );
+    assert!(
+        !conf("sales-server-hot")
+            .await
+            .contains("pinot.server.query.executor.timeout")
+    );
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn shrinking_a_server_pool_waits_for_pinot_and_stopping_scales_to_zero() {
+    let env = Env::new("cluster-scale").await;
+    let operator = Operator::start(&env.client, &env.ns);
+    let mut spec = small(OLD_IMAGE);
+    env.apply_cluster("ops", spec.clone()).await;
+    env.wait_settled("ops").await;
+
+    // cold 2 -> 1 with Pinot unreachable: reported, not done.
+    spec["server"]["pools"][1]["replicas"] = json!(1);
+    env.apply_cluster("ops", spec.clone()).await;
+    let message = env
+        .eventually("ScaleDownBlocked", || async {
+            let cluster = env.cluster("ops").await;
+            let degraded = condition(&cluster, DEGRADED)?;
+            let current = degraded.observed_generation == cluster.metadata.generation;
+            (current && degraded.reason == "ScaleDownBlocked").then_some(degraded.message)
+        })
+        .await;
+    assert!(message.contains("unreachable"), "{message}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cold = env
+        .api::<StatefulSet>()
+        .get("ops-server-cold")
+        .await
+        .unwrap();
+    assert_eq!(
+        cold.spec.unwrap().replicas,
+        Some(2),
+        "no shrink without a drain"
+    );
+    let cold_pods = env
+        .pods("ops")
+        .await
+        .into_iter()
+        .filter(|p| p.name_any().contains("server-cold"))
+        .count();
+    assert_eq!(cold_pods, 2);
+
+    // Scaling back clears it; stopping scales everything to zero, minions first.
+    spec["server"]["pools"][1]["replicas"] = json!(2);
+    env.apply_cluster("ops", spec.clone()).await;
+    env.wait_settled("ops").await;
+    spec["stopped"] = json!(true);
+    env.apply_cluster("ops", spec.clone()).await;
+    env.eventually("every pod gone", || async {
+        env.pods("ops").await.is_empty().then_some(())
+    })
+    .await;
+    let cluster = env.wait_settled("ops").await;
+    assert_eq!(condition(&cluster, AVAILABLE).unwrap().reason, "Stopped");
+    for set in env.sets("ops").await {
+        assert_eq!(set.spec.unwrap().replicas, Some(0));
+    }
+    let services = env
+        .api::<Service>()
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        services.iter().any(|s| s.name_any() == "ops-controller"),
+        "Services are kept"
+    );
+    assert_eq!(
+        env.api::<PersistentVolumeClaim>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1 + 1 + 2 + 2
+    );
+
+    // Starting again brings every role back, in order.
+    spec["stopped"] = json!(false);
+    env.apply_cluster("ops", spec).await;
+    let cluster = env.wait_settled("ops").await;
+    assert_eq!(condition(&cluster, AVAILABLE).unwrap().status, "True");
+    operator.stop().await;
+}
+
+#[tokio::test]
+async fn an_external_cluster_only_gets_status() {
+    let env = Env::new("cluster-external").await;
+    let operator = Operator::start(&env.client, &env.ns);
+    env.apply_cluster(
+        "outside",
+        json!({"external": {"controllerUrl": "http://pinot.example:9000"}}),
+    )
+    .await;
+    let cluster = env
+        .eventually("external status", || async {
+            let cluster = env.cluster("outside").await;
+            (condition(&cluster, AVAILABLE)?.reason == "External").then_some(cluster)
+        })
+        .await;
+    assert_eq!(
+        cluster.status.unwrap().controller_url.as_deref(),
+        Some("http://pinot.example:9000")
+    );
+    assert!(env.sets("outside").await.is_empty());
+    assert!(
+        env.api::<ConfigMap>()
+            .list(&ListParams::default().labels("pinot.operator.dev/cluster=outside"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    operator.stop().await;
+}
