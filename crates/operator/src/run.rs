@@ -100,9 +100,13 @@ async fn lead_then_run(
     let lost = controllers.clone();
     let mut watch = leader.clone();
     tokio::spawn(async move {
-        if watch.wait_for(|is_leader| !*is_leader).await.is_ok() {
-            tracing::error!("lost leadership; stopping controllers");
-            lost.cancel();
+        tokio::select! {
+            result = watch.wait_for(|is_leader| !*is_leader) => if result.is_ok() {
+                tracing::error!("lost leadership; stopping controllers");
+                lost.cancel();
+            },
+            // Shutting down: drop this receiver so the lease task sees the channel close.
+            _ = lost.cancelled() => {}
         }
     });
     run_controllers(client, metrics, opts, controllers).await;
@@ -111,6 +115,7 @@ async fn lead_then_run(
     if let Ok(Ok(manager)) = lease_task.await {
         let _ = manager.release().await;
     }
+    tracing::info!(%identity, "released leadership");
     Ok(())
 }
 

@@ -254,10 +254,19 @@ async fn uids(env: &Env, cluster: &str) -> BTreeMap<String, String> {
 }
 
 /// Samples the namespace in the background until stopped, checking an invariant on
-/// every sample; returns the violations and every uid each pod name had.
+/// every sample.
 struct Sampler {
     stop: Arc<AtomicBool>,
-    task: JoinHandle<(Vec<String>, BTreeMap<String, BTreeSet<String>>, usize)>,
+    task: JoinHandle<Sampled>,
+}
+
+/// What a [`Sampler`] saw.
+#[derive(Default)]
+struct Sampled {
+    violations: Vec<String>,
+    /// Every uid each pod name had: more than two means a pod restarted twice.
+    uids: BTreeMap<String, BTreeSet<String>>,
+    samples: usize,
 }
 
 impl Sampler {
@@ -271,8 +280,7 @@ impl Sampler {
             let selector = format!("pinot.operator.dev/cluster={cluster}");
             let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
             let pods: Api<Pod> = Api::namespaced(client, &ns);
-            let (mut violations, mut names, mut samples) =
-                (Vec::new(), BTreeMap::<String, BTreeSet<String>>::new(), 0);
+            let mut seen = Sampled::default();
             while !flag.load(Ordering::Relaxed) {
                 // StatefulSets first: a later pool's set seen here was created before the
                 // pods are listed, so the earlier pools' pods must already be ready then.
@@ -287,23 +295,21 @@ impl Sampler {
                     .unwrap()
                     .items;
                 for pod in &p {
-                    names
+                    seen.uids
                         .entry(pod.name_any())
                         .or_default()
                         .insert(pod.uid().unwrap());
                 }
-                if let Some(violation) = check(&s, &p) {
-                    violations.push(violation);
-                }
-                samples += 1;
-                tokio::time::sleep(Duration::from_millis(150)).await;
+                seen.violations.extend(check(&s, &p));
+                seen.samples += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            (violations, names, samples)
+            seen
         });
         Sampler { stop, task }
     }
 
-    async fn finish(self) -> (Vec<String>, BTreeMap<String, BTreeSet<String>>, usize) {
+    async fn finish(self) -> Sampled {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap()
     }
@@ -416,7 +422,11 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
     env.apply_cluster("analytics", heterogeneous(OLD_IMAGE))
         .await;
     let cluster = env.wait_settled("analytics").await;
-    let (violations, _, samples) = sampler.finish().await;
+    let Sampled {
+        violations,
+        samples,
+        ..
+    } = sampler.finish().await;
     assert!(
         violations.is_empty(),
         "created out of order ({samples} samples): {violations:#?}"
@@ -425,6 +435,7 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
         samples > 5,
         "too few samples ({samples}) to say anything about the order"
     );
+    eprintln!("creation: {samples} samples, every pool created after the previous one was ready");
 
     assert_created_after_earlier_pools_were_ready(&env).await;
     assert_deployed_objects(&env, &cluster).await;
@@ -439,11 +450,19 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
     );
     env.apply_cluster("analytics", heterogeneous(NEW_IMAGE))
         .await;
+    // Polled tightly so the restart lands inside the broker pool's rollout.
     env.eventually("a broker on the new image", || async {
-        let pods = env.pods("analytics").await;
-        pods.iter()
-            .any(|p| pool_of(p).0 == "broker" && image(p) == NEW_IMAGE)
-            .then_some(())
+        for _ in 0..40 {
+            let pods = env.pods("analytics").await;
+            if pods
+                .iter()
+                .any(|p| pool_of(p).0 == "broker" && image(p) == NEW_IMAGE)
+            {
+                return Some(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
     })
     .await;
     operator.stop().await;
@@ -465,13 +484,22 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
         "the restart was meant to happen mid-rollout: {updated_at_restart:?}"
     );
 
+    eprintln!(
+        "operator restarted with these pods already updated: {:?}",
+        updated_at_restart.keys()
+    );
     let operator = Operator::start(&env.client, &env.ns);
     let cluster = env.wait_settled("analytics").await;
-    let (violations, names, samples) = sampler.finish().await;
+    let Sampled {
+        violations,
+        uids: names,
+        samples,
+    } = sampler.finish().await;
     assert!(
         violations.is_empty(),
         "rolled out of order ({samples} samples): {violations:#?}"
     );
+    eprintln!("rollout: {samples} samples, one pool at a time, in order");
 
     let after = uids(&env, "analytics").await;
     for (name, uid) in &updated_at_restart {
@@ -911,4 +939,147 @@ async fn an_external_cluster_only_gets_status() {
             .is_empty()
     );
     operator.stop().await;
+}
+
+/// The Pinot side of the controller against a real Pinot (the test environment's,
+/// on loopback): health verdicts from real ideal states and external views, and a
+/// drain that moves a real segment off a server before it would be removed.
+#[tokio::test]
+async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segments_off() {
+    use pinot_operator::cluster::health::{PinotView, verdict};
+    use pinot_operator::cluster::pinot::{self, Drain};
+    use pinot_operator::cluster::rollout::Verdict;
+
+    let pinot_env = testenv::pinot::Pinot::shared();
+    let metrics = Arc::new(Metrics::default());
+    let client = pinot::client(&pinot_env.controller_url(), metrics.clone()).unwrap();
+    let table = "cluster_drain";
+    client.create_schema(&drain_schema(table)).await.unwrap();
+    client.create_table(&drain_table(table)).await.unwrap();
+    ingest_rows(&pinot_env.controller_url(), &format!("{table}_OFFLINE")).await;
+
+    // Healthy once the segment is ONLINE where the ideal state puts it.
+    let (servers, host) = poll("the segment ONLINE", || async {
+        let PinotView::Reachable(snapshot) = pinot::read_view(&client).await else {
+            return None;
+        };
+        let states = snapshot.tables.iter().find(|t| t.name == table)?;
+        let host = states.ideal.values().next()?.keys().next()?.clone();
+        let servers: Vec<String> = snapshot
+            .instances
+            .iter()
+            .filter(|i| i.starts_with("Server_"))
+            .cloned()
+            .collect();
+        (verdict(&servers, &snapshot) == Verdict::Healthy).then_some((servers, host))
+    })
+    .await;
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    let other = servers.iter().find(|s| **s != host).unwrap().clone();
+    let original_tags = client.get_instance(&host).await.unwrap().unwrap().tags;
+
+    // Drain the host: untagged, the segment rebalanced onto the other server.
+    let leaving = vec![host.clone()];
+    poll("the drain to finish", || async {
+        let view = pinot::read_view(&client).await;
+        let drained = pinot::drain(Some(&client), &view, &leaving).await.unwrap();
+        (drained == Drain::Done).then_some(())
+    })
+    .await;
+    eprintln!("drained {host}: its segment moved to {other}");
+    assert!(
+        client
+            .get_instance(&host)
+            .await
+            .unwrap()
+            .unwrap()
+            .tags
+            .is_empty()
+    );
+    let PinotView::Reachable(snapshot) = pinot::read_view(&client).await else {
+        panic!("Pinot unreachable");
+    };
+    let states = snapshot.tables.iter().find(|t| t.name == table).unwrap();
+    assert!(!states.hosts(&host), "segment still on {host}: {states:?}");
+    assert!(states.ideal.values().all(|s| s.contains_key(&other)));
+    assert_eq!(verdict(&[other.clone()], &snapshot), Verdict::Healthy);
+
+    // Put things back for whoever uses this Pinot next.
+    client
+        .update_instance_tags(&host, &original_tags)
+        .await
+        .unwrap();
+    client
+        .delete_table(table, pinot_client::TableType::Offline, Some("0d"))
+        .await
+        .unwrap();
+
+    // Unreachable Pinot: reported, never guessed.
+    let dead = pinot::client("http://127.0.0.1:9", metrics).unwrap();
+    let view = pinot::read_view(&dead).await;
+    assert!(matches!(view, PinotView::Unreachable(_)), "{view:?}");
+    let error = pinot::drain(Some(&dead), &view, &leaving)
+        .await
+        .unwrap_err();
+    assert_eq!(error.reason(), "ScaleDownBlocked");
+}
+
+fn drain_schema(name: &str) -> Value {
+    json!({"schemaName": name,
+        "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "amount", "dataType": "DOUBLE"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
+                                "granularity": "1:MILLISECONDS"}]})
+}
+
+fn drain_table(name: &str) -> Value {
+    json!({"tableName": name, "tableType": "OFFLINE",
+        "segmentsConfig": {"replication": "1", "timeColumnName": "ts", "schemaName": name},
+        "tenants": {"server": "DefaultTenant", "broker": "DefaultTenant"},
+        "tableIndexConfig": {"loadMode": "MMAP"},
+        "metadata": {}})
+}
+
+/// Builds one segment in the controller from JSON rows (`POST /ingestFromFile`).
+async fn ingest_rows(controller: &str, table_with_type: &str) {
+    let boundary = "cluster-test-boundary";
+    let rows = r#"{"user_id": "a", "amount": 1.5, "ts": 1700000000000}"#;
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
+    );
+    let mut url: url::Url = controller.parse().unwrap();
+    url.set_path("/ingestFromFile");
+    url.query_pairs_mut()
+        .append_pair("tableNameWithType", table_with_type)
+        .append_pair("batchConfigMapStr", r#"{"inputFormat":"json"}"#);
+    let response = reqwest::Client::new()
+        .post(url)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "ingestFromFile: {status}: {text}");
+}
+
+/// Polls `check` every second for up to two minutes.
+async fn poll<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

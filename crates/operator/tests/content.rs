@@ -231,33 +231,94 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
 }
 
 #[tokio::test]
-async fn broker_tenant_is_created_resized_and_deleted() {
+async fn existing_default_broker_tenant_is_adopted_in_sync() {
     let _pinot = PINOT_UP.read().await;
+    let h = Harness::start("adopt").await;
+    let spec = json!({"clusterRef": {"name": "pinot"}, "role": "Broker", "name": "DefaultTenant", "instances": 1});
+    h.apply(resource("PinotTenant", "default-brokers", spec)).await;
+    h.wait_synced::<PinotTenant>("default-brokers", "True", "InSync").await;
+    // Retain (default): deleting the resource leaves the tenant's tags alone.
+    h.delete::<PinotTenant>("default-brokers").await;
+    h.wait_gone::<PinotTenant>("default-brokers").await;
+    assert_eq!(h.pinot.tenant_instances("DefaultTenant", TenantRole::Broker).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn server_tenant_is_created_drift_reverted_and_deleted() {
+    // Exclusive: it borrows one of the two servers from DefaultTenant.
+    let _pinot = PINOT_UP.write().await;
     let h = Harness::start("tenant").await;
+    let servers: Vec<String> = h.pinot.list_instances().await.unwrap().into_iter().filter(|i| i.starts_with("Server_")).collect();
+    let server = servers.last().unwrap().clone();
+    let original_tags = h.pinot.get_instance(&server).await.unwrap().unwrap().tags;
+    let untagged = vec!["server_untagged".to_string()];
+    h.pinot.update_instance_tags(&server, &untagged).await.unwrap();
+
     let name = format!("t_{}", h.ns.replace('-', "_"));
-    let spec = json!({"clusterRef": {"name": "pinot"}, "role": "Broker", "name": name, "instances": 0,
-                      "deletionPolicy": "Delete"});
-    // Zero instances: nothing to tag, nothing created, still in sync.
-    h.apply(resource("PinotTenant", "brokers", spec)).await;
-    h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
-        .await;
-    assert!(
-        !h.pinot
-            .list_tenants()
-            .await
-            .unwrap()
-            .broker_tenants
-            .contains(&name)
-    );
-    assert!(
-        h.pinot
-            .tenant_instances(&name, TenantRole::Broker)
-            .await
-            .unwrap_or_default()
-            .is_empty()
-    );
-    h.delete::<PinotTenant>("brokers").await;
-    h.wait_gone::<PinotTenant>("brokers").await;
+    let spec = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": name,
+        "offlineInstances": 1, "deletionPolicy": "Delete"});
+    h.apply(resource("PinotTenant", "analytics", spec)).await;
+    h.wait_synced::<PinotTenant>("analytics", "True", "Created").await;
+    assert_eq!(h.pinot.tenant_instances(&name, TenantRole::Server).await.unwrap(), vec![server.clone()]);
+
+    // Drift: the server's tenant tags are removed by hand; the resync tags it again.
+    h.pinot.update_instance_tags(&server, &untagged).await.unwrap();
+    eventually("tenant re-created in Pinot", || async {
+        h.pinot.tenant_instances(&name, TenantRole::Server).await.unwrap() == vec![server.clone()]
+    })
+    .await;
+
+    h.delete::<PinotTenant>("analytics").await;
+    h.wait_gone::<PinotTenant>("analytics").await;
+    assert!(!h.pinot.list_tenants().await.unwrap().server_tenants.contains(&name));
+    h.pinot.update_instance_tags(&server, &original_tags).await.unwrap();
+}
+
+#[tokio::test]
+async fn realtime_upsert_table_consumes_from_kafka() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start("realtime").await;
+    let name = format!("orders_{}", h.ns.replace('-', "_"));
+    let pinot = Pinot::shared();
+    pinot.create_kafka_topic(&name, 1);
+    let schema = json!({"schemaName": name,
+        "dimensionFieldSpecs": [{"name": "order_id", "dataType": "STRING"}, {"name": "status", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "total", "dataType": "DOUBLE"}],
+        "dateTimeFieldSpecs": [{"name": "updated_at", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}],
+        "primaryKeyColumns": ["order_id"]});
+    let mut schema_spec = schema_spec(schema);
+    schema_spec["deletionPolicy"] = json!("Delete");
+    h.apply(resource("PinotSchema", "orders", schema_spec)).await;
+    let table = json!({"tableName": name, "tableType": "REALTIME",
+        "segmentsConfig": {"timeColumnName": "updated_at", "replicasPerPartition": "1", "schemaName": name},
+        "tenants": {}, "metadata": {},
+        "routing": {"instanceSelectorType": "strictReplicaGroup"},
+        "upsertConfig": {"mode": "FULL"},
+        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
+            "streamType": "kafka",
+            "stream.kafka.topic.name": name,
+            "stream.kafka.broker.list": pinot.kafka_bootstrap(),
+            "stream.kafka.consumer.type": "lowlevel",
+            "stream.kafka.consumer.factory.class.name": "org.apache.pinot.plugin.stream.kafka20.KafkaConsumerFactory",
+            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+            "stream.kafka.consumer.prop.auto.offset.reset": "smallest"}}});
+    let mut spec = table_spec("orders", table);
+    spec["deletionPolicy"] = json!("Delete");
+    h.apply(resource("PinotTable", "orders", spec)).await;
+    h.wait_synced::<PinotTable>("orders", "True", "Created").await;
+    let config = h.pinot.get_table(&name, TableType::Realtime).await.unwrap().unwrap();
+    assert_eq!(config["upsertConfig"]["mode"], "FULL");
+    eventually("a CONSUMING segment", || async {
+        let view = h.pinot.external_view(&name, TableType::Realtime).await.unwrap();
+        view.values().any(|replicas| replicas.values().any(|state| state == "CONSUMING"))
+    })
+    .await;
+
+    h.delete::<PinotTable>("orders").await;
+    h.delete::<PinotSchema>("orders").await;
+    h.wait_gone::<PinotTable>("orders").await;
+    h.wait_gone::<PinotSchema>("orders").await;
+    assert!(h.pinot.get_table(&name, TableType::Realtime).await.unwrap().is_none());
 }
 
 #[tokio::test]

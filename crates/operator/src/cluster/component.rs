@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn deployment_order_is_zookeeper_controller_broker_server_minion() {
-        let mut all = vec![
+        let mut all = [
             Component::Minion,
             Component::Server,
             Component::Zookeeper,

@@ -109,21 +109,7 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
         stopped: cluster.spec.stopped,
         server_strategy: cluster.spec.rollout.server_strategy,
     };
-    let targets = targets(&seen.desired);
-    let verdicts = verdicts(&seen.desired.pools, &seen.observed, &seen.view, &naming);
-    let step = plan(&targets, &seen.observed, &verdicts, &policy);
-    let mut notes = pinot_notes(&seen);
-    let done = execute(ctx, &namespace, &seen, &step, &policy, &naming).await;
-    let error = match done {
-        Ok(note) => {
-            notes.extend(note);
-            None
-        }
-        Err(e) => Some(e),
-    };
-    if !policy.paused {
-        notes.extend(maintain_pinot(&seen, &step, &policy, &naming).await);
-    }
+    let (step, error, notes) = act(ctx, &seen, &policy, &naming).await;
     let outcome = Outcome {
         desired: Some(&seen.desired),
         observed: &seen.observed,
@@ -134,21 +120,54 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
     let new_status = status::compute(cluster, &outcome);
     publish_events(ctx, cluster, &new_status).await;
     write_status(ctx, cluster, new_status).await?;
+    let labels = ClusterLabels {
+        namespace: namespace.clone(),
+        cluster: name.clone(),
+    };
+    let progress = progress(&targets(&seen.desired), &seen.observed);
     ctx.metrics
         .rollout_progress
-        .get_or_create(&ClusterLabels {
-            namespace: namespace.clone(),
-            cluster: name.clone(),
-        })
-        .set(progress(&targets, &seen.observed));
-    if let Some(ClusterError::Kubernetes(_)) = error {
-        return Err(error.expect("matched"));
+        .get_or_create(&labels)
+        .set(progress);
+    match error {
+        // The API itself failed: let the controller's error policy retry.
+        Some(error @ ClusterError::Kubernetes(_)) => Err(error),
+        error => Ok(Action::requeue(requeue_after(&step, error.is_some(), ctx))),
     }
-    Ok(Action::requeue(match (&step, &error) {
-        (Step::ScaleDown { .. }, _) | (_, Some(_)) => DRAIN_REQUEUE,
-        (Step::Settled, None) => ctx.resync,
+}
+
+/// Plans and takes the step, then does the Pinot-side upkeep. Returns the step, the
+/// failure if any, and notes for the status message.
+async fn act(
+    ctx: &Context,
+    seen: &Seen,
+    policy: &Policy,
+    naming: &Naming<'_>,
+) -> (Step, Option<ClusterError>, Vec<String>) {
+    let verdicts = verdicts(&seen.desired.pools, &seen.observed, &seen.view, naming);
+    let step = plan(&targets(&seen.desired), &seen.observed, &verdicts, policy);
+    let mut notes = pinot_notes(seen);
+    notes.extend(status::leftover_note(&seen.desired, &seen.observed));
+    let error = match execute(ctx, naming.namespace, seen, &step, policy, naming).await {
+        Ok(note) => {
+            notes.extend(note);
+            None
+        }
+        Err(e) => Some(e),
+    };
+    if !policy.paused {
+        notes.extend(maintain_pinot(seen, &step, policy, naming).await);
+    }
+    (step, error, notes)
+}
+
+fn requeue_after(step: &Step, failed: bool, ctx: &Context) -> Duration {
+    match step {
+        _ if failed => DRAIN_REQUEUE,
+        Step::ScaleDown { .. } => DRAIN_REQUEUE,
+        Step::Settled => ctx.resync,
         _ => BUSY_REQUEUE,
-    }))
+    }
 }
 
 /// An unbuildable spec changes nothing; it is reported until fixed.

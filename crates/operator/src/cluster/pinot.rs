@@ -106,9 +106,13 @@ pub async fn drain(
     if tables.is_empty() {
         return Ok(Drain::Done);
     }
+    // Without downtime, with at most one replica of a segment down at a time (-1):
+    // Pinot refuses a minimum equal to the replication, which 1 would be for
+    // single-replica tables.
     let options = RebalanceOptions {
         reassign_instances: true,
         include_consuming: true,
+        min_available_replicas: -1,
         ..RebalanceOptions::default()
     };
     for table in &tables {

@@ -149,6 +149,11 @@ fn available(cluster: &PinotCluster, outcome: &Outcome<'_>) -> Desired<'static> 
 }
 
 fn progressing(outcome: &Outcome<'_>) -> Desired<'static> {
+    if outcome.desired.is_none() {
+        let reason = outcome.error.map_or("NotDeployed", ClusterError::reason);
+        let message = "nothing is changed until the spec can be deployed".to_owned();
+        return condition(PROGRESSING, false, reason, message);
+    }
     let mut message = outcome.step.message();
     for note in outcome.notes {
         message.push_str("; ");
@@ -174,6 +179,29 @@ fn paused(cluster: &PinotCluster, step: &Step) -> Desired<'static> {
         _ => "rollout paused: no change to workloads is made; none is pending".into(),
     };
     condition(PAUSED, true, "RolloutPaused", message)
+}
+
+/// StatefulSets of the cluster that no pool of the spec describes (a pool was removed
+/// or renamed). They are left running: removing a server pool needs a drain, and
+/// deleting workloads is a decision the operator leaves to a person.
+pub fn leftover_note(desired: &DesiredCluster, observed: &Observed) -> Option<String> {
+    let wanted: Vec<&str> = desired
+        .pools
+        .iter()
+        .filter_map(|p| p.statefulset.metadata.name.as_deref())
+        .collect();
+    let leftover: Vec<&str> = observed
+        .pools
+        .iter()
+        .filter(|(name, pool)| pool.set.is_some() && !wanted.contains(&name.as_str()))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    (!leftover.is_empty()).then(|| {
+        format!(
+            "StatefulSets no longer in the spec are left as they are: {} (delete them to remove those pools)",
+            leftover.join(", ")
+        )
+    })
 }
 
 /// Target image, and the image the Pinot pods run: the target once every pod runs
@@ -393,6 +421,38 @@ mod tests {
         assert_eq!(find(&status, DEGRADED).reason, "ScaleDownBlocked");
         assert_eq!(find(&status, AVAILABLE).status, "False");
         assert_eq!(find(&status, PROGRESSING).status, "False");
+    }
+
+    #[test]
+    fn an_invalid_spec_is_degraded_and_not_progressing() {
+        let c = cluster(HETEROGENEOUS);
+        let error = ClusterError::InvalidSpec("bad".into());
+        let observed = Observed::default();
+        let outcome = Outcome {
+            desired: None,
+            observed: &observed,
+            step: &Step::Settled,
+            error: Some(&error),
+            notes: &[],
+        };
+        let status = compute(&c, &outcome);
+        assert_eq!(find(&status, PROGRESSING).reason, "InvalidSpec");
+        assert_eq!(find(&status, PROGRESSING).status, "False");
+        assert_eq!(find(&status, DEGRADED).reason, "InvalidSpec");
+    }
+
+    #[test]
+    fn statefulsets_of_removed_pools_are_pointed_out() {
+        let d = build(&cluster(HETEROGENEOUS)).unwrap();
+        let mut observed = running(&d, "x");
+        assert_eq!(leftover_note(&d, &observed), None);
+        let gone = ObservedPool {
+            set: Some(ObservedSet::default()),
+            pods: vec![],
+        };
+        observed.pools.insert("analytics-server-warm".into(), gone);
+        let note = leftover_note(&d, &observed).unwrap();
+        assert!(note.contains("analytics-server-warm"), "{note}");
     }
 
     #[test]
