@@ -4,6 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# Build output lives outside the clone, so a warm machine rebuilds only what changed.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pinot-operator/cargo-target}"
 "$root/scripts/setup.sh"
 cargo build --locked -p pinot-operator -p testenv --bins
-exec "$root/target/debug/pinot-sandbox"
+exec "$CARGO_TARGET_DIR/debug/pinot-sandbox"

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::{apply_pool, delete_pods};
 use super::build::{DesiredCluster, build};
+use super::component::Component;
 use super::drain::{leaving, needs_drain};
 use super::error::ClusterError;
 use super::events::publish_events;
@@ -201,7 +202,7 @@ async fn look_at_pinot(
     let controller_ready = desired
         .pools
         .iter()
-        .filter(|p| p.id.component == super::component::Component::Controller)
+        .filter(|p| p.id.component == Component::Controller)
         .filter_map(|p| observed.pool(p.statefulset.metadata.name.as_deref()?))
         .any(|p| p.ready_count() > 0);
     if cluster.spec.stopped || !controller_ready {

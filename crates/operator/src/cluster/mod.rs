@@ -1,5 +1,19 @@
 //! The `PinotCluster` controller: deploys ZooKeeper and the Pinot roles as
 //! StatefulSets, and rolls changes out in order, one pool at a time.
+//!
+//! One reconcile is read → plan → one step → status:
+//!
+//! - [`build`] (pure): spec → every object of every pool, with content hashes;
+//!   [`merge`], [`config`], [`jvm`], [`names`] and [`component`] are its parts,
+//!   [`validate`] what admission cannot check.
+//! - [`observe`]: the StatefulSets and pods that run; [`pinot`] reads Pinot through
+//!   the controller Service when it answers, [`health`] (pure) turns that into a
+//!   verdict per pool.
+//! - [`rollout`] (pure): observed state → the single next step. No state is kept
+//!   anywhere, so an operator restart resumes exactly where the cluster is.
+//! - [`controller`] takes the step ([`apply`]: server-side apply and pod deletes;
+//!   [`pinot`]/[`drain`]: tags and the drain before a server scale-down), then
+//!   [`status`] (pure) and [`events`] report it.
 
 pub mod apply;
 pub mod build;
