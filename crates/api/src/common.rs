@@ -31,7 +31,8 @@ pub struct ContentStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Synced` (Pinot matches the spec) and `Ready` (the object is usable in Pinot).
+    /// `Synced` (Pinot matches the spec) and `Ready` (the last sync confirmed the object
+    /// exists in Pinot; False while a sync fails).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Hash of the last document applied to Pinot.

@@ -59,8 +59,9 @@ pub struct SchemaDocument {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaUpdatePolicy {
-    /// Apply backward-incompatible changes (Pinot's `force=true`). Without it such a
-    /// change is reported in status and not applied.
+    /// Retry a change Pinot refuses as backward-incompatible with Pinot's `force=true`
+    /// (Pinot 1.x; 0.11 has no force and still refuses). Without it such a change is
+    /// reported in status (`IncompatibleSchemaChange`) and not applied.
     #[serde(default)]
     pub force: bool,
     /// Reload the segments of tables using the schema after an update, so new columns

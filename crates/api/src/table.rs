@@ -38,7 +38,8 @@ pub struct PinotTableSpec {
     /// `tableIndexConfig`, `tenants`, `ingestionConfig`, ...), as Pinot's REST API takes it.
     pub table: TableDocument,
     /// What happens in Pinot when this object is deleted: `Retain` (default) keeps the
-    /// table; `Delete` removes it (and its segments).
+    /// table; `Delete` removes it (Pinot keeps the deleted segments for its own
+    /// deleted-segments retention).
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
     /// What the operator does after applying a changed TableConfig.

@@ -112,6 +112,13 @@ impl Metrics {
         }
     }
 
+    /// Records a failed sync (reported in status, not a reconcile error) by reason.
+    pub fn sync_failed(&self, controller: &'static str, reason: &'static str) {
+        self.failures
+            .get_or_create(&FailureLabels { controller, reason })
+            .inc();
+    }
+
     /// Text exposition for `/metrics`.
     pub fn encode(&self) -> String {
         let mut out = String::new();

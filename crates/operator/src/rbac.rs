@@ -36,21 +36,22 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ),
     // Credentials of external clusters: read one Secret by name, never list.
     ("", &["secrets"], &["get"]),
-    // Workloads of deployed clusters, applied server-side and watched.
+    // Workloads of deployed clusters, applied server-side (an apply that creates an
+    // object needs `create` as well as `patch`) and watched.
     (
         "",
         &["configmaps", "services"],
-        &["get", "list", "watch", "patch", "delete"],
+        &["get", "list", "watch", "create", "patch", "delete"],
     ),
     (
         "apps",
         &["statefulsets"],
-        &["get", "list", "watch", "patch", "delete"],
+        &["get", "list", "watch", "create", "patch", "delete"],
     ),
     (
         "policy",
         &["poddisruptionbudgets"],
-        &["get", "list", "watch", "patch", "delete"],
+        &["get", "list", "watch", "create", "patch", "delete"],
     ),
     // Rollouts delete pods one at a time or pool by pool.
     ("", &["pods"], &["get", "list", "watch", "delete"]),

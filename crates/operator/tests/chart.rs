@@ -184,5 +184,33 @@ async fn controllers_work_with_only_the_chart_rbac_rules() {
     );
     h.delete::<PinotSchema>("rbac").await;
     h.wait_gone::<PinotSchema>("rbac").await;
+
+    // A deployed cluster: its workloads are created with the same rules.
+    h.apply(json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster", "metadata": {"name": "small"},
+        "spec": {"zookeeper": {"managed": {"replicas": 1}}, "controller": {"pools": [{"name": "main", "replicas": 1}]}}}))
+        .await;
+    let statefulsets: Api<k8s_openapi::api::apps::v1::StatefulSet> = h.api();
+    let clusters: Api<api::PinotCluster> = h.api();
+    for _ in 0..120 {
+        if statefulsets
+            .get_opt("small-controller-main")
+            .await
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let status =
+        serde_json::to_string_pretty(&clusters.get("small").await.unwrap().status).unwrap();
+    assert!(
+        statefulsets
+            .get_opt("small-controller-main")
+            .await
+            .unwrap()
+            .is_some(),
+        "no controller StatefulSet; status: {status}"
+    );
     shutdown.cancel();
 }

@@ -1002,7 +1002,10 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
     let states = snapshot.tables.iter().find(|t| t.name == table).unwrap();
     assert!(!states.hosts(&host), "segment still on {host}: {states:?}");
     assert!(states.ideal.values().all(|s| s.contains_key(&other)));
-    assert_eq!(verdict(std::slice::from_ref(&other), &snapshot), Verdict::Healthy);
+    assert_eq!(
+        verdict(std::slice::from_ref(&other), &snapshot),
+        Verdict::Healthy
+    );
 
     // Put things back for whoever uses this Pinot next.
     client

@@ -173,6 +173,9 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
         c["segmentsConfig"]["retentionTimeValue"] == "90"
     })
     .await;
+    // Steady state: the next resyncs find Pinot matching and change nothing.
+    h.wait_synced::<PinotTable>("events", "True", "InSync")
+        .await;
 
     // Retain (default): the table stays in Pinot.
     h.delete::<PinotTable>("events").await;
@@ -215,8 +218,14 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
         .unwrap();
     assert_eq!(config["isDimTable"], true);
 
-    // Deleting the schema first: Pinot refuses while the table exists, so it waits.
+    // Deleting the schema first: the table still uses it (Pinot itself would delete it
+    // silently for an OFFLINE table), so the operator waits and says why.
     h.delete::<PinotSchema>("countries").await;
+    let message = h
+        .wait_synced::<PinotSchema>("countries", "False", "SchemaInUse")
+        .await;
+    assert!(message.contains(&format!("{name}_OFFLINE")), "{message}");
+    assert!(h.pinot.get_schema(&name).await.unwrap().is_some());
     h.delete::<PinotTable>("countries").await;
     h.wait_gone::<PinotTable>("countries").await;
     h.wait_gone::<PinotSchema>("countries").await;
@@ -235,12 +244,21 @@ async fn existing_default_broker_tenant_is_adopted_in_sync() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("adopt").await;
     let spec = json!({"clusterRef": {"name": "pinot"}, "role": "Broker", "name": "DefaultTenant", "instances": 1});
-    h.apply(resource("PinotTenant", "default-brokers", spec)).await;
-    h.wait_synced::<PinotTenant>("default-brokers", "True", "InSync").await;
+    h.apply(resource("PinotTenant", "default-brokers", spec))
+        .await;
+    h.wait_synced::<PinotTenant>("default-brokers", "True", "InSync")
+        .await;
     // Retain (default): deleting the resource leaves the tenant's tags alone.
     h.delete::<PinotTenant>("default-brokers").await;
     h.wait_gone::<PinotTenant>("default-brokers").await;
-    assert_eq!(h.pinot.tenant_instances("DefaultTenant", TenantRole::Broker).await.unwrap().len(), 1);
+    assert_eq!(
+        h.pinot
+            .tenant_instances("DefaultTenant", TenantRole::Broker)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -248,30 +266,64 @@ async fn server_tenant_is_created_drift_reverted_and_deleted() {
     // Exclusive: it borrows one of the two servers from DefaultTenant.
     let _pinot = PINOT_UP.write().await;
     let h = Harness::start("tenant").await;
-    let servers: Vec<String> = h.pinot.list_instances().await.unwrap().into_iter().filter(|i| i.starts_with("Server_")).collect();
+    let servers: Vec<String> = h
+        .pinot
+        .list_instances()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.starts_with("Server_"))
+        .collect();
     let server = servers.last().unwrap().clone();
     let original_tags = h.pinot.get_instance(&server).await.unwrap().unwrap().tags;
     let untagged = vec!["server_untagged".to_string()];
-    h.pinot.update_instance_tags(&server, &untagged).await.unwrap();
+    h.pinot
+        .update_instance_tags(&server, &untagged)
+        .await
+        .unwrap();
 
     let name = format!("t_{}", h.ns.replace('-', "_"));
     let spec = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": name,
         "offlineInstances": 1, "deletionPolicy": "Delete"});
     h.apply(resource("PinotTenant", "analytics", spec)).await;
-    h.wait_synced::<PinotTenant>("analytics", "True", "Created").await;
-    assert_eq!(h.pinot.tenant_instances(&name, TenantRole::Server).await.unwrap(), vec![server.clone()]);
+    h.wait_synced::<PinotTenant>("analytics", "True", "Created")
+        .await;
+    assert_eq!(
+        h.pinot
+            .tenant_instances(&name, TenantRole::Server)
+            .await
+            .unwrap(),
+        vec![server.clone()]
+    );
 
     // Drift: the server's tenant tags are removed by hand; the resync tags it again.
-    h.pinot.update_instance_tags(&server, &untagged).await.unwrap();
+    h.pinot
+        .update_instance_tags(&server, &untagged)
+        .await
+        .unwrap();
     eventually("tenant re-created in Pinot", || async {
-        h.pinot.tenant_instances(&name, TenantRole::Server).await.unwrap() == vec![server.clone()]
+        h.pinot
+            .tenant_instances(&name, TenantRole::Server)
+            .await
+            .unwrap()
+            == vec![server.clone()]
     })
     .await;
 
     h.delete::<PinotTenant>("analytics").await;
     h.wait_gone::<PinotTenant>("analytics").await;
-    assert!(!h.pinot.list_tenants().await.unwrap().server_tenants.contains(&name));
-    h.pinot.update_instance_tags(&server, &original_tags).await.unwrap();
+    assert!(
+        !h.pinot
+            .list_tenants()
+            .await
+            .unwrap()
+            .server_tenants
+            .contains(&name)
+    );
+    h.pinot
+        .update_instance_tags(&server, &original_tags)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -288,7 +340,8 @@ async fn realtime_upsert_table_consumes_from_kafka() {
         "primaryKeyColumns": ["order_id"]});
     let mut schema_spec = schema_spec(schema);
     schema_spec["deletionPolicy"] = json!("Delete");
-    h.apply(resource("PinotSchema", "orders", schema_spec)).await;
+    h.apply(resource("PinotSchema", "orders", schema_spec))
+        .await;
     let table = json!({"tableName": name, "tableType": "REALTIME",
         "segmentsConfig": {"timeColumnName": "updated_at", "replicasPerPartition": "1", "schemaName": name},
         "tenants": {}, "metadata": {},
@@ -305,12 +358,23 @@ async fn realtime_upsert_table_consumes_from_kafka() {
     let mut spec = table_spec("orders", table);
     spec["deletionPolicy"] = json!("Delete");
     h.apply(resource("PinotTable", "orders", spec)).await;
-    h.wait_synced::<PinotTable>("orders", "True", "Created").await;
-    let config = h.pinot.get_table(&name, TableType::Realtime).await.unwrap().unwrap();
+    h.wait_synced::<PinotTable>("orders", "True", "Created")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Realtime)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(config["upsertConfig"]["mode"], "FULL");
     eventually("a CONSUMING segment", || async {
-        let view = h.pinot.external_view(&name, TableType::Realtime).await.unwrap();
-        view.values().any(|replicas| replicas.values().any(|state| state == "CONSUMING"))
+        let view = h
+            .pinot
+            .external_view(&name, TableType::Realtime)
+            .await
+            .unwrap();
+        view.values()
+            .any(|replicas| replicas.values().any(|state| state == "CONSUMING"))
     })
     .await;
 
@@ -318,7 +382,13 @@ async fn realtime_upsert_table_consumes_from_kafka() {
     h.delete::<PinotSchema>("orders").await;
     h.wait_gone::<PinotTable>("orders").await;
     h.wait_gone::<PinotSchema>("orders").await;
-    assert!(h.pinot.get_table(&name, TableType::Realtime).await.unwrap().is_none());
+    assert!(
+        h.pinot
+            .get_table(&name, TableType::Realtime)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -135,6 +135,9 @@ async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced,
 
 async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
     let result = sync_once(obj, ctx).await;
+    if let Err(e) = &result {
+        ctx.metrics.sync_failed(controller_name::<K>(), e.reason());
+    }
     let previous_reason = obj
         .content_status()
         .and_then(|s| conditions::find(&s.conditions, SYNCED))
@@ -304,6 +307,7 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
             Ok(Action::await_change())
         }
         Err(e) => {
+            ctx.metrics.sync_failed(controller_name::<K>(), e.reason());
             // The finalizer stays until Pinot confirms; say why in status and an Event.
             let failed = Err(e);
             write_status(obj, ctx, &failed).await?;

@@ -40,10 +40,9 @@ async fn tables_using(cx: &SyncContext<'_>, name: &str) -> Result<Vec<String>, S
     let mut users = vec![];
     for table in cx.pinot.list_tables().await? {
         for table_type in [TableType::Offline, TableType::Realtime] {
-            if let Some(config) = cx.pinot.get_table(&table, table_type).await? {
-                if validate::table_schema_name(&config) == Some(name) {
-                    users.push(table_type.table_name_with_type(&table));
-                }
+            let config = cx.pinot.get_table(&table, table_type).await?;
+            if config.is_some_and(|c| validate::table_schema_name(&c) == Some(name)) {
+                users.push(table_type.table_name_with_type(&table));
             }
         }
     }

@@ -9,13 +9,20 @@ use super::compare::hash;
 use super::error::SyncError;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 
+fn pinot_role(role: SpecRole) -> TenantRole {
+    match role {
+        SpecRole::Server => TenantRole::Server,
+        SpecRole::Broker => TenantRole::Broker,
+    }
+}
+
 /// Pure: the tenant Pinot should have, from the spec.
 pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
     let spec = &tenant.spec;
     if spec.pool_ref.is_some() {
         return Err(SyncError::InvalidTenant(
-            "poolRef tenants are tagged by the PinotCluster controller, which does not manage pools yet; \
-             use instance counts"
+            "poolRef is not supported by PinotTenant yet: set `tenant:` on the pool in the PinotCluster \
+             (its controller tags every instance of the pool), or use instance counts"
                 .into(),
         ));
     }
@@ -106,9 +113,7 @@ impl ContentResource for PinotTenant {
     }
 
     async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
-        let role = desired_tenant(self)
-            .map(|t| t.role)
-            .unwrap_or(TenantRole::Server);
+        let role = pinot_role(self.spec.role);
         match cx.pinot.delete_tenant(&self.spec.name, role).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),

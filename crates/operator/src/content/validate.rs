@@ -130,11 +130,23 @@ pub fn table(doc: &Value) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// The schema a table config uses: `segmentsConfig.schemaName`, else the table name.
+/// The schema a table config uses: `segmentsConfig.schemaName`, else the raw table
+/// name (configs read back from Pinot carry the `_OFFLINE`/`_REALTIME` suffix).
 pub fn table_schema_name(doc: &Value) -> Option<&str> {
     doc.pointer("/segmentsConfig/schemaName")
         .and_then(Value::as_str)
-        .or_else(|| doc.get("tableName").and_then(Value::as_str))
+        .or_else(|| {
+            doc.get("tableName")
+                .and_then(Value::as_str)
+                .map(raw_table_name)
+        })
+}
+
+/// `events_OFFLINE` → `events`.
+pub fn raw_table_name(name: &str) -> &str {
+    name.strip_suffix("_OFFLINE")
+        .or_else(|| name.strip_suffix("_REALTIME"))
+        .unwrap_or(name)
 }
 
 #[cfg(test)]

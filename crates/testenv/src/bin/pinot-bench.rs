@@ -54,7 +54,15 @@ fn time_until(kube: &Kubernetes, kind: &str, condition: &str) -> anyhow::Result<
     let started = Instant::now();
     let status = kube
         .kubectl()
-        .args(["wait", "-n", NAMESPACE, kind, "--all", &format!("--for={condition}"), "--timeout=600s"])
+        .args([
+            "wait",
+            "-n",
+            NAMESPACE,
+            kind,
+            "--all",
+            &format!("--for={condition}"),
+            "--timeout=600s",
+        ])
         .stdout(Stdio::null())
         .status()?;
     if !status.success() {
@@ -66,22 +74,48 @@ fn time_until(kube: &Kubernetes, kind: &str, condition: &str) -> anyhow::Result<
 /// Peak resident memory (VmHWM) of a process, in MiB.
 fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("VmHWM")?;
-    let kib: f64 = line.split_whitespace().nth(1).context("VmHWM value")?.parse()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("VmHWM")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM value")?
+        .parse()?;
     Ok(kib / 1024.0)
 }
 
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(50);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(50);
     let kube = Kubernetes::start()?;
     let pinot = Pinot::start()?;
     let logs = tempfile::tempdir()?;
     let crds = testenv::versions::repo_root().join("deploy/crds");
-    kube.kubectl().args(["apply", "--server-side", "-f"]).arg(&crds).stdout(Stdio::null()).status()?;
-    kube.kubectl().args(["create", "namespace", NAMESPACE]).stdout(Stdio::null()).status()?;
+    kube.kubectl()
+        .args(["apply", "--server-side", "-f"])
+        .arg(&crds)
+        .stdout(Stdio::null())
+        .status()?;
+    kube.kubectl()
+        .args(["create", "namespace", NAMESPACE])
+        .stdout(Stdio::null())
+        .status()?;
     let mut command = Command::new(std::env::current_exe()?.with_file_name("pinot-operator"));
     command
-        .args(["run", "--leader-election", "false", "--listen", "127.0.0.1:0", "--resync-seconds", "10"])
+        .args([
+            "run",
+            "--leader-election",
+            "false",
+            "--listen",
+            "127.0.0.1:0",
+            "--resync-seconds",
+            "10",
+        ])
         .args(["--log-level", "warn"])
         .env("KUBECONFIG", kube.kubeconfig_path());
     let operator = ManagedProcess::spawn("pinot-operator", command, logs.path())?;
@@ -93,12 +127,29 @@ fn main() -> anyhow::Result<()> {
 
     // Change every table (retention 30 -> 90) and time until all report the new generation.
     kubectl_apply(&kube, &documents(n, &pinot.controller_url(), 90))?;
-    let update = time_until(&kube, "pinottables", "jsonpath={.status.observedGeneration}=2")?;
+    let update = time_until(
+        &kube,
+        "pinottables",
+        "jsonpath={.status.observedGeneration}=2",
+    )?;
 
-    println!("pinot-operator benchmark (real kube-apiserver, real Pinot {})", testenv::versions::version("PINOT_VERSION"));
+    println!(
+        "pinot-operator benchmark (real kube-apiserver, real Pinot {})",
+        testenv::versions::version("PINOT_VERSION")
+    );
     println!("  objects                         {n} schemas + {n} tables");
-    println!("  create -> all Synced            {:.1} s  ({:.1} objects/s)", create_total.as_secs_f64(), (2 * n) as f64 / create_total.as_secs_f64());
-    println!("  update {n} tables -> all Synced {:.1} s", update.as_secs_f64());
-    println!("  operator peak RSS               {:.1} MiB", peak_rss_mib(operator.pid())?);
+    println!(
+        "  create -> all Synced            {:.1} s  ({:.1} objects/s)",
+        create_total.as_secs_f64(),
+        (2 * n) as f64 / create_total.as_secs_f64()
+    );
+    println!(
+        "  update {n} tables -> all Synced {:.1} s",
+        update.as_secs_f64()
+    );
+    println!(
+        "  operator peak RSS               {:.1} MiB",
+        peak_rss_mib(operator.pid())?
+    );
     Ok(())
 }
