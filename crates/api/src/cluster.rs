@@ -27,6 +27,8 @@ pub const DEFAULT_IMAGE: &str = "apachepinot/pinot:1.5.1";
     printcolumn = r#"{"name":"Controller","type":"string","priority":1,"jsonPath":".status.controllerUrl"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
+#[x_kube(validation = Rule::new("has(oldSelf.clusterName) == has(self.clusterName)")
+    .message("clusterName is immutable (it cannot be added or removed after creation)"))]
 #[x_kube(validation = Rule::new("has(self.external) || has(self.zookeeper)")
     .message("a deployed cluster needs spec.zookeeper (managed or external); set spec.external to only connect to an existing Pinot"))]
 #[serde(rename_all = "camelCase")]

@@ -971,7 +971,9 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
             .filter(|i| i.starts_with("Server_"))
             .cloned()
             .collect();
-        (verdict(&servers, &snapshot) == Verdict::Healthy).then_some((servers, host))
+        // Every server is in the checked set, so the segment's only replica is "inside":
+        // healthy, and flagged as the sole replica (a whole-set restart would drop it).
+        matches!(verdict(&servers, &snapshot), Verdict::SoleReplicas(_)).then_some((servers, host))
     })
     .await;
     assert_eq!(servers.len(), 2, "{servers:?}");
@@ -1002,8 +1004,11 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
     let states = snapshot.tables.iter().find(|t| t.name == table).unwrap();
     assert!(!states.hosts(&host), "segment still on {host}: {states:?}");
     assert!(states.ideal.values().all(|s| s.contains_key(&other)));
+    // `other` now serves the only replica; the drained host serves nothing.
+    let on_other = verdict(std::slice::from_ref(&other), &snapshot);
+    assert!(matches!(on_other, Verdict::SoleReplicas(_)), "{on_other:?}");
     assert_eq!(
-        verdict(std::slice::from_ref(&other), &snapshot),
+        verdict(std::slice::from_ref(&host), &snapshot),
         Verdict::Healthy
     );
 

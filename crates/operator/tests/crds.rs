@@ -279,3 +279,24 @@ async fn cluster_ref_is_immutable() {
         .expect_err("clusterRef change must be rejected");
     assert!(err.to_string().contains("clusterRef is immutable"), "{err}");
 }
+
+#[tokio::test]
+async fn cluster_name_cannot_be_added_after_creation() {
+    let (client, ns) = setup().await;
+    let api = api_for(&client, &ns, "PinotCluster", "pinotclusters");
+    let obj: DynamicObject = serde_json::from_value(cluster(
+        "named",
+        json!({"zookeeper": {"managed": {"replicas": 1}}}),
+    ))
+    .unwrap();
+    api.create(&PostParams::default(), &obj).await.unwrap();
+    let patch = json!({"spec": {"clusterName": "other"}});
+    let err = api
+        .patch("named", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect_err("adding clusterName must be rejected");
+    assert!(
+        err.to_string().contains("clusterName is immutable"),
+        "{err}"
+    );
+}

@@ -122,15 +122,48 @@ pub fn verdict(instances: &[String], snapshot: &Snapshot) -> Verdict {
         }
     }
     if problems.is_empty() {
-        return Verdict::Healthy;
+        let alone = sole_replicas(&wanted, snapshot);
+        if alone.is_empty() {
+            return Verdict::Healthy;
+        }
+        return Verdict::SoleReplicas(summarize(alone));
     }
-    let more = problems.len().saturating_sub(SHOWN);
-    problems.truncate(SHOWN);
-    let mut message = problems.join("; ");
+    Verdict::NotYet(summarize(problems))
+}
+
+/// The first few items, and how many more there are.
+fn summarize(mut items: Vec<String>) -> String {
+    let more = items.len().saturating_sub(SHOWN);
+    items.truncate(SHOWN);
+    let mut message = items.join("; ");
     if more > 0 {
         message.push_str(&format!(" (and {more} more)"));
     }
-    Verdict::NotYet(message)
+    message
+}
+
+/// Segments served by one of `pool` that no instance outside it serves: the last
+/// online replicas, which a whole-pool restart would take away.
+fn sole_replicas(pool: &BTreeSet<&str>, snapshot: &Snapshot) -> Vec<String> {
+    let serving = |state: &String| matches!(state.as_str(), "ONLINE" | "CONSUMING");
+    let mut alone = vec![];
+    for table in &snapshot.tables {
+        for (segment, placement) in &table.external {
+            let here = placement
+                .iter()
+                .any(|(i, s)| pool.contains(i.as_str()) && serving(s));
+            let elsewhere = placement
+                .iter()
+                .any(|(i, s)| !pool.contains(i.as_str()) && serving(s));
+            if here && !elsewhere {
+                let table = table.table_type.table_name_with_type(&table.name);
+                alone.push(format!(
+                    "{table} segment {segment} has no replica outside the pool"
+                ));
+            }
+        }
+    }
+    alone
 }
 
 #[cfg(test)]
@@ -195,6 +228,38 @@ mod tests {
         ]);
         let snap = snapshot(ideal, SegmentStates::new());
         assert_eq!(verdict(&["Server_a_8098".into()], &snap), Verdict::Healthy);
+    }
+
+    #[test]
+    fn a_pool_holding_the_only_replica_is_flagged() {
+        let placed = states(&[
+            ("s0", "Server_a_8098", "ONLINE"),
+            ("s1", "Server_a_8098", "ONLINE"),
+            ("s1", "Server_b_8098", "ONLINE"),
+        ]);
+        let Verdict::SoleReplicas(why) =
+            verdict(&["Server_a_8098".into()], &snapshot(placed.clone(), placed))
+        else {
+            panic!("expected SoleReplicas");
+        };
+        assert_eq!(
+            why,
+            "events_OFFLINE segment s0 has no replica outside the pool"
+        );
+    }
+
+    #[test]
+    fn a_replica_outside_the_pool_that_is_not_serving_does_not_count() {
+        let ideal = states(&[
+            ("s0", "Server_a_8098", "ONLINE"),
+            ("s0", "Server_b_8098", "ONLINE"),
+        ]);
+        let external = states(&[
+            ("s0", "Server_a_8098", "ONLINE"),
+            ("s0", "Server_b_8098", "ERROR"),
+        ]);
+        let v = verdict(&["Server_a_8098".into()], &snapshot(ideal, external));
+        assert!(matches!(v, Verdict::SoleReplicas(_)), "{v:?}");
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct Policy {
 pub enum Verdict {
     /// Every instance is registered and serves all its segments.
     Healthy,
+    /// Healthy, but some segments have no serving replica outside this pool (which).
+    /// Restarting the whole pool at once would take them offline, so a `PoolByPool`
+    /// server rollout falls back to one pod at a time for this pool.
+    SoleReplicas(String),
     /// Pinot answered, and the pool is not there yet (why).
     NotYet(String),
     /// Pinot could not be asked (why); the check is skipped.
@@ -291,7 +295,8 @@ fn restart(
             .collect(),
     };
     let whole_pool = t.id.component == Component::Server
-        && policy.server_strategy == ServerRolloutStrategy::PoolByPool;
+        && policy.server_strategy == ServerRolloutStrategy::PoolByPool
+        && !matches!(verdict, Verdict::SoleReplicas(_));
     if whole_pool {
         return restart(outdated.iter().collect());
     }

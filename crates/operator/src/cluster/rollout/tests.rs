@@ -264,6 +264,19 @@ fn cases() -> Vec<Case> {
             restart(Server, "hot", &[0, 1, 2]),
         ),
         Case {
+            verdicts: vec![(
+                id(Server, "hot"),
+                Verdict::SoleReplicas(
+                    "events_OFFLINE segment s0 has no replica outside the pool".into(),
+                ),
+            )],
+            ..case(
+                "servers PoolByPool, but the pool holds the only replicas: one pod at a time",
+                with(SETTLED, 3, "H/r2 r1+ r1+ r1+"),
+                restart(Server, "hot", &[2]),
+            )
+        },
+        Case {
             policy: one_by_one,
             ..case(
                 "servers OneByOne: one pod at a time",
