@@ -37,6 +37,7 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use tempfile::TempDir;
 
 use crate::process::{free_port, port_open};
+use crate::wait::on_own_runtime;
 use cluster::wait_until;
 use control_plane::{Binaries, EtcdPorts, Layout, Processes};
 use pki::Pki;
@@ -221,26 +222,6 @@ pub(crate) async fn client_from(kubeconfig: &Path) -> anyhow::Result<Client> {
     let kubeconfig = Kubeconfig::read_from(kubeconfig)?;
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
     Ok(Client::try_from(config)?)
-}
-
-/// Runs the future made by `make` to completion on a fresh runtime on a scoped thread,
-/// so callers inside a runtime neither block it from within nor nest runtimes.
-fn on_own_runtime<'a, F, Fut>(make: F) -> anyhow::Result<()>
-where
-    F: FnOnce() -> Fut + Send + 'a,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?
-                    .block_on(make())
-            })
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the start-up thread panicked")))
-    })
 }
 
 /// Starts every process in dependency order and waits until the cluster is usable.

@@ -9,3 +9,4 @@ pub mod kubernetes;
 pub mod pinot;
 pub mod process;
 pub mod versions;
+pub mod wait;

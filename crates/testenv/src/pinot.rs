@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::process::port_open;
+use crate::wait::on_own_runtime;
 use jvm::Jars;
 use layout::{HOST, Layout, Ports, SERVERS, instance_id};
-use probe::{http_ok, live_instances, missing, on_own_runtime, registered_instances, wait_until};
+use probe::{http_ok, live_instances, missing, registered_instances, wait_until};
 use processes::Processes;
 
 /// Generous bounds: six JVMs starting at once on a loaded 2-core machine are slow.

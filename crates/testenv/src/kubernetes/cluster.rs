@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use k8s_openapi::api::core::v1::{Node, NodeStatus, ServiceAccount};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -168,26 +168,11 @@ pub async fn wait_until<F, Fut>(
     what: &str,
     timeout: Duration,
     processes: &mut Processes,
-    mut probe: F,
+    probe: F,
 ) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        processes.ensure_running()?;
-        let last_error = match probe().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => None,
-            Err(e) => Some(e),
-        };
-        if Instant::now() >= deadline {
-            match last_error {
-                Some(e) => bail!("timed out after {timeout:?} waiting for {what}: {e:#}"),
-                None => bail!("timed out after {timeout:?} waiting for {what}"),
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    crate::wait::wait_until(what, timeout, POLL, processes, probe).await
 }

@@ -288,3 +288,9 @@ pub fn free_port_except(taken: &[u16]) -> u16 {
 fn path_flag(flag: &str, path: &Path) -> String {
     format!("{flag}={}", path.display())
 }
+
+impl crate::wait::Supervised for Processes {
+    fn ensure_running(&mut self) -> anyhow::Result<()> {
+        Processes::ensure_running(self)
+    }
+}

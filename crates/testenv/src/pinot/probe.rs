@@ -1,8 +1,9 @@
 //! Readiness checks against the running JVMs, and a loop that waits for them.
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 
 use super::processes::Processes;
@@ -84,49 +85,13 @@ pub async fn wait_until<F, Fut>(
     what: &str,
     timeout: Duration,
     processes: &mut Processes,
-    mut probe: F,
+    probe: F,
 ) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        processes.ensure_running()?;
-        let last_error = match probe().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => None,
-            Err(e) => Some(e),
-        };
-        if Instant::now() >= deadline {
-            match last_error {
-                Some(e) => bail!("timed out after {timeout:?} waiting for {what}: {e:#}"),
-                None => bail!("timed out after {timeout:?} waiting for {what}"),
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Runs the future made by `make` on a fresh runtime on a scoped thread, so a caller
-/// inside a `#[tokio::test]` neither blocks on its own runtime nor nests runtimes.
-pub fn on_own_runtime<'a, F, Fut, T>(make: F) -> anyhow::Result<T>
-where
-    F: FnOnce() -> Fut + Send + 'a,
-    Fut: Future<Output = anyhow::Result<T>>,
-    T: Send,
-{
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?
-                    .block_on(make())
-            })
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the Pinot start-up thread panicked")))
-    })
+    crate::wait::wait_until(what, timeout, POLL, processes, probe).await
 }
 
 #[cfg(test)]

@@ -92,3 +92,9 @@ impl Drop for Processes {
         self.kill_all();
     }
 }
+
+impl crate::wait::Supervised for Processes {
+    fn ensure_running(&mut self) -> anyhow::Result<()> {
+        Processes::ensure_running(self)
+    }
+}
