@@ -74,6 +74,17 @@ async fn schema_is_created_updated_drift_reverted_and_retained() {
         .await;
     h.wait_synced::<PinotSchema>("events", "True", "Updated")
         .await;
+    h.wait_synced::<PinotTable>("events", "True", "Updated")
+        .await;
+    h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Offline)
+        .await
+        .unwrap()
+        .expect("table kept");
+    assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "45");
     let in_pinot = h.pinot.get_schema(&name).await.unwrap().unwrap();
     assert_eq!(in_pinot["dimensionFieldSpecs"].as_array().unwrap().len(), 3);
 
@@ -410,9 +421,35 @@ async fn pinot_outage_is_reported_and_recovered_without_deleting_anything() {
         .await;
     h.wait_synced::<PinotSchema>("doomed", "True", "Created")
         .await;
+    // A table and a tenant too: every kind reports the outage and recovers.
+    h.apply(resource(
+        "PinotTable",
+        "events",
+        table_spec("events", events_table(&name)),
+    ))
+    .await;
+    let tenant = json!({"clusterRef": {"name": "pinot"}, "role": "Broker", "name": "DefaultTenant", "instances": 1});
+    h.apply(resource("PinotTenant", "brokers", tenant)).await;
+    h.wait_synced::<PinotTable>("events", "True", "Created")
+        .await;
+    h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
+        .await;
 
     let pinot = Pinot::shared();
     pinot.stop_controller();
+    let mut table = events_table(&name);
+    table["segmentsConfig"]["retentionTimeValue"] = json!("45");
+    h.apply(resource(
+        "PinotTable",
+        "events",
+        table_spec("events", table),
+    ))
+    .await;
+    h.wait_synced::<PinotTable>("events", "False", "PinotUnreachable")
+        .await;
+    // The tenant's spec did not change: the periodic resync notices the outage.
+    h.wait_synced::<PinotTenant>("brokers", "False", "PinotUnreachable")
+        .await;
     // A spec change while Pinot is down cannot be applied: the condition says why.
     let mut schema = events_schema(&name);
     schema["dimensionFieldSpecs"]
@@ -441,6 +478,17 @@ async fn pinot_outage_is_reported_and_recovered_without_deleting_anything() {
     assert!(h.pinot.get_schema(&doomed).await.unwrap().is_none());
     h.wait_synced::<PinotSchema>("events", "True", "Updated")
         .await;
+    h.wait_synced::<PinotTable>("events", "True", "Updated")
+        .await;
+    h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Offline)
+        .await
+        .unwrap()
+        .expect("table kept");
+    assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "45");
     let in_pinot = h
         .pinot
         .get_schema(&name)
