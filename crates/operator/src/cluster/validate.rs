@@ -47,6 +47,7 @@ pub fn validate(name: &str, spec: &PinotClusterSpec) -> Result<(), ClusterError>
         let levels = std::iter::once(&role.pinot).chain(role.pools.iter().map(|p| &p.pinot));
         for settings in std::iter::once(&spec.pinot).chain(levels) {
             problems.extend(settings.properties.keys().filter_map(|k| bad_key(k)));
+            problems.extend(settings.properties.keys().filter_map(|k| owned_key(k)));
         }
     }
     if problems.is_empty() {
@@ -70,12 +71,64 @@ fn bad_key(key: &str) -> Option<String> {
     })
 }
 
+/// Properties the operator derives from the spec and the pod layout. Overriding one
+/// would silently split the cluster (another ZooKeeper or cluster name), change
+/// instance ids on restart, or move data off its volume.
+const OPERATOR_OWNED: &[(&str, &str)] = &[
+    ("pinot.cluster.name", "set spec.clusterName"),
+    ("controller.helix.cluster.name", "set spec.clusterName"),
+    ("pinot.zk.server", "set spec.zookeeper"),
+    ("controller.zk.str", "set spec.zookeeper"),
+    (
+        "pinot.set.instance.id.to.hostname",
+        "instance ids must follow the stable pod names",
+    ),
+    ("controller.data.dir", "it must stay on the data volume"),
+    (
+        "pinot.server.instance.dataDir",
+        "it must stay on the data volume",
+    ),
+    (
+        "pinot.server.instance.segmentTarDir",
+        "it must stay on the data volume",
+    ),
+];
+
+fn owned_key(key: &str) -> Option<String> {
+    OPERATOR_OWNED
+        .iter()
+        .find(|(owned, _)| *owned == key)
+        .map(|(_, instead)| format!("pinot property {key} is set by the operator: {instead}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn spec(yaml: &str) -> PinotClusterSpec {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn operator_owned_properties_are_refused() {
+        let s = spec(
+            "zookeeper: {managed: {replicas: 1}}
+controller: {pools: [{name: main, replicas: 1}]}
+pinot: {properties: {pinot.zk.server: 'other:2181'}}
+server:
+  pools: [{name: hot, replicas: 1, pinot: {properties: {pinot.server.instance.dataDir: /tmp}}}]",
+        );
+        let message = validate("analytics", &s).unwrap_err().to_string();
+        assert!(
+            message.contains(
+                "pinot property pinot.zk.server is set by the operator: set spec.zookeeper"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("pinot.server.instance.dataDir is set by the operator"),
+            "{message}"
+        );
     }
 
     #[test]
