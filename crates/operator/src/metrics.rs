@@ -30,6 +30,14 @@ pub struct PinotCallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    pub namespace: String,
+    pub cluster: String,
+    /// `<role>/<pool>`, e.g. `server/hot`.
+    pub pool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClusterLabels {
     pub namespace: String,
     pub cluster: String,
@@ -44,6 +52,8 @@ pub struct Metrics {
     pub pinot_calls: Family<PinotCallLabels, Counter>,
     /// Pods on the target revision / all pods, per cluster (1.0 when settled).
     pub rollout_progress: Family<ClusterLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Pods the operator deleted to roll them onto a new revision, per pool.
+    pub pod_restarts: Family<PoolLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -56,6 +66,7 @@ impl Default for Metrics {
         });
         let pinot_calls = Family::<PinotCallLabels, Counter>::default();
         let rollout_progress = Family::default();
+        let pod_restarts = Family::<PoolLabels, Counter>::default();
         registry.register(
             "reconciles",
             "Reconciles per controller",
@@ -81,6 +92,11 @@ impl Default for Metrics {
             "Pods on the target revision per cluster",
             rollout_progress.clone(),
         );
+        registry.register(
+            "pod_restarts",
+            "Pods deleted by the operator to roll them, per pool",
+            pod_restarts.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -88,6 +104,7 @@ impl Default for Metrics {
             reconcile_seconds,
             pinot_calls,
             rollout_progress,
+            pod_restarts,
         }
     }
 }
@@ -119,12 +136,34 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts pods the operator deleted to roll pool `pool` (`<role>/<pool>`).
+    pub fn pods_restarted(&self, namespace: &str, cluster: &str, pool: &str, count: u64) {
+        self.pod_restarts
+            .get_or_create(&pool_labels(namespace, cluster, pool))
+            .inc_by(count);
+    }
+
+    /// Pods the operator deleted so far to roll pool `pool` (`<role>/<pool>`).
+    pub fn restarts_of(&self, namespace: &str, cluster: &str, pool: &str) -> u64 {
+        self.pod_restarts
+            .get_or_create(&pool_labels(namespace, cluster, pool))
+            .get()
+    }
+
     /// Text exposition for `/metrics`.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("encode metrics");
         out
+    }
+}
+
+fn pool_labels(namespace: &str, cluster: &str, pool: &str) -> PoolLabels {
+    PoolLabels {
+        namespace: namespace.into(),
+        cluster: cluster.into(),
+        pool: pool.into(),
     }
 }
 

@@ -44,6 +44,7 @@ const ORDER: [(&str, &str); 6] = [
 struct Operator {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
+    metrics: Arc<Metrics>,
 }
 
 impl Operator {
@@ -51,18 +52,24 @@ impl Operator {
         let metrics = Arc::new(Metrics::default());
         let ctx = Arc::new(Context::new(
             client.clone(),
-            metrics,
+            metrics.clone(),
             Duration::from_secs(30),
             Some(ns.to_owned()),
         ));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(pinot_operator::cluster::run(ctx, shutdown.clone()));
-        Operator { shutdown, task }
+        Operator {
+            shutdown,
+            task,
+            metrics,
+        }
     }
 
-    async fn stop(self) {
+    /// Stops the controller; returns its metrics (e.g. the pods it restarted).
+    async fn stop(self) -> Arc<Metrics> {
         self.shutdown.cancel();
         self.task.await.unwrap();
+        self.metrics
     }
 }
 
@@ -465,7 +472,7 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
         None
     })
     .await;
-    operator.stop().await;
+    let first = operator.stop().await;
     // Let the StatefulSet controller finish recreating what the old operator deleted.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let updated_at_restart: BTreeMap<String, String> = env
@@ -516,11 +523,13 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
             zookeeper,
             "{name}: only ZooKeeper keeps its pod"
         );
-        assert!(
-            names[name].len() <= 2,
-            "{name} restarted more than once: {:?}",
-            names[name]
-        );
+        // KWOK deletes a terminating pod by name, without a uid precondition, so a
+        // late duplicate of that delete can hit the pod the StatefulSet just recreated.
+        // Pod uids therefore only show the restarts of the environment; what the
+        // operator itself deleted is counted below.
+        if names[name].len() > 2 {
+            eprintln!("{name} was recreated more than once: {:?}", names[name]);
+        }
     }
     for pod in env.pods("analytics").await {
         if pool_of(&pod).0 != "zookeeper" {
@@ -540,7 +549,18 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
     ] {
         assert!(reasons.contains(reason), "no {reason} Event in {reasons:?}");
     }
-    operator.stop().await;
+    let second = operator.stop().await;
+    // Across both operator runs, every pod but ZooKeeper's was restarted exactly once.
+    for ((role, pool), want) in ORDER.iter().zip(replicas) {
+        let pool = format!("{role}/{pool}");
+        let restarted = first.restarts_of(&env.ns, "analytics", &pool)
+            + second.restarts_of(&env.ns, "analytics", &pool);
+        let want = if *role == "zookeeper" { 0 } else { want as u64 };
+        assert_eq!(
+            restarted, want,
+            "the operator restarted {restarted} pods of {pool}, want {want}"
+        );
+    }
 }
 
 /// Second-precision timestamps: a later pool's StatefulSet was created no earlier

@@ -51,12 +51,14 @@ where
 }
 
 /// Deletes pods, each only if it is still the pod that was observed (same uid): a
-/// pod the StatefulSet already recreated is never hit twice.
+/// pod the StatefulSet already recreated is never hit twice. Returns how many it
+/// deleted.
 pub async fn delete_pods(
     client: &Client,
     namespace: &str,
     pods: &[PodRef],
-) -> Result<(), ClusterError> {
+) -> Result<u64, ClusterError> {
+    let mut deleted = 0;
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     for pod in pods {
         let params = DeleteParams {
@@ -67,11 +69,11 @@ pub async fn delete_pods(
             ..DeleteParams::default()
         };
         match api.delete(&pod.name, &params).await {
-            Ok(_) => {}
+            Ok(_) => deleted += 1,
             // Gone already, or replaced (uid precondition failed): nothing to do.
             Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(deleted)
 }

@@ -259,9 +259,12 @@ async fn execute(
         Step::Create(id) | Step::Update(id) => apply_pool(&ctx.client, namespace, pool(id))
             .await
             .map(|()| None),
-        Step::Restart { pods, .. } => delete_pods(&ctx.client, namespace, pods)
-            .await
-            .map(|()| None),
+        Step::Restart { pool, pods } => {
+            let deleted = delete_pods(&ctx.client, namespace, pods).await?;
+            ctx.metrics
+                .pods_restarted(namespace, naming.cluster, &pool.to_string(), deleted);
+            Ok(None)
+        }
         Step::ScaleDown { pool: id, from, to } => {
             let desired = pool(id);
             if !needs_drain(id.component) {
