@@ -250,8 +250,10 @@ pub struct PinotClusterStatus {
 /// Running (`current`) and desired (`target`) image.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 pub struct VersionStatus {
+    /// Image every pod runs, once the rollout to it has finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<String>,
+    /// Image the spec asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
 }
@@ -260,9 +262,14 @@ pub struct VersionStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolStatus {
+    /// `zookeeper`, `controller`, `broker`, `server` or `minion`.
     pub role: String,
+    /// Pool name.
     pub name: String,
+    /// Pods the pool should have.
     pub replicas: i32,
+    /// Pods that are Ready.
     pub ready_replicas: i32,
+    /// Pods on the pool's current spec (image and configuration).
     pub updated_replicas: i32,
 }

@@ -78,3 +78,47 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod explain_tests {
+    use serde_json::Value;
+
+    /// Paths of properties under `schema` that have no description.
+    fn undocumented(schema: &Value, path: &str, out: &mut Vec<String>) {
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                let here = format!("{path}.{name}");
+                if prop
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    out.push(here.clone());
+                }
+                undocumented(prop, &here, out);
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            undocumented(items, &format!("{path}[]"), out);
+        }
+    }
+
+    /// `kubectl explain <kind>.spec` must describe every field a user can set. Embedded
+    /// core Kubernetes types (resources, quantities) carry their own upstream docs.
+    #[test]
+    fn every_spec_field_is_documented() {
+        for crd in api::crds() {
+            let version = &crd.spec.versions[0];
+            let schema =
+                serde_json::to_value(&version.schema.as_ref().unwrap().open_api_v3_schema).unwrap();
+            let mut missing = vec![];
+            undocumented(&schema["properties"]["spec"], "spec", &mut missing);
+            missing.retain(|p| !p.contains(".resources.") && !p.contains(".claims"));
+            assert!(
+                missing.is_empty(),
+                "{}: undocumented fields: {missing:#?}",
+                crd.spec.names.kind
+            );
+        }
+    }
+}
