@@ -74,17 +74,6 @@ async fn schema_is_created_updated_drift_reverted_and_retained() {
         .await;
     h.wait_synced::<PinotSchema>("events", "True", "Updated")
         .await;
-    h.wait_synced::<PinotTable>("events", "True", "Updated")
-        .await;
-    h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
-        .await;
-    let config = h
-        .pinot
-        .get_table(&name, TableType::Offline)
-        .await
-        .unwrap()
-        .expect("table kept");
-    assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "45");
     let in_pinot = h.pinot.get_schema(&name).await.unwrap().unwrap();
     assert_eq!(in_pinot["dimensionFieldSpecs"].as_array().unwrap().len(), 3);
 
