@@ -539,7 +539,7 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
     let version = cluster.status.as_ref().unwrap().version.clone().unwrap();
     assert_eq!(version.current.as_deref(), Some(NEW_IMAGE));
     assert_eq!(version.target.as_deref(), Some(NEW_IMAGE));
-    let reasons = event_reasons(&env, "analytics").await;
+    let reasons = common::event_reasons(&env.client, &env.ns, "analytics").await;
     for reason in [
         "CreatingPool",
         "RollingPool",
@@ -547,7 +547,10 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
         "WaitingForRole",
         "RolloutComplete",
     ] {
-        assert!(reasons.contains(reason), "no {reason} Event in {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "no {reason} Event in {reasons:?}"
+        );
     }
     let second = operator.stop().await;
     // Across both operator runs, every pod but ZooKeeper's was restarted exactly once.
@@ -727,19 +730,6 @@ async fn assert_deployed_objects(env: &Env, cluster: &PinotCluster) {
         Some(format!("http://analytics-controller.{}.svc:9000", env.ns).as_str())
     );
     assert_eq!(status.pools.len(), 6);
-}
-
-async fn event_reasons(env: &Env, name: &str) -> BTreeSet<String> {
-    let events: Api<k8s_openapi::api::events::v1::Event> = env.api();
-    events
-        .list(&Default::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .filter_map(|e| e.reason)
-        .collect()
 }
 
 /// A small heterogeneous cluster for the tests that are not about ordering.

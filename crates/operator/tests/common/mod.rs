@@ -193,17 +193,22 @@ impl Harness {
 
     /// Reasons of the Events recorded for object `name`.
     pub async fn event_reasons(&self, name: &str) -> Vec<String> {
-        let events: Api<k8s_openapi::api::events::v1::Event> = self.api();
-        events
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-            .filter_map(|e| e.reason)
-            .collect()
+        event_reasons(&self.client, &self.ns, name).await
     }
+}
+
+/// Reasons of the Events recorded in `ns` for object `name`.
+pub async fn event_reasons(client: &Client, ns: &str, name: &str) -> Vec<String> {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter_map(|e| e.reason)
+        .collect()
 }
 
 impl Drop for Harness {
