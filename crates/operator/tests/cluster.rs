@@ -966,7 +966,10 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
     let table = "cluster_drain";
     client.create_schema(&drain_schema(table)).await.unwrap();
     client.create_table(&drain_table(table)).await.unwrap();
-    ingest_rows(&pinot_env.controller_url(), &format!("{table}_OFFLINE")).await;
+    let rows = r#"{"user_id": "a", "amount": 1.5, "ts": 1700000000000}"#;
+    pinot_env
+        .ingest_json_rows(&format!("{table}_OFFLINE"), rows)
+        .await;
 
     // Healthy once the segment is ONLINE where the ideal state puts it.
     let (servers, host) = poll("the segment ONLINE", || async {
@@ -1056,34 +1059,6 @@ fn drain_table(name: &str) -> Value {
         "tenants": {"server": "DefaultTenant", "broker": "DefaultTenant"},
         "tableIndexConfig": {"loadMode": "MMAP"},
         "metadata": {}})
-}
-
-/// Builds one segment in the controller from JSON rows (`POST /ingestFromFile`).
-async fn ingest_rows(controller: &str, table_with_type: &str) {
-    let boundary = "cluster-test-boundary";
-    let rows = r#"{"user_id": "a", "amount": 1.5, "ts": 1700000000000}"#;
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
-    );
-    let mut url: url::Url = controller.parse().unwrap();
-    url.set_path("/ingestFromFile");
-    url.query_pairs_mut()
-        .append_pair("tableNameWithType", table_with_type)
-        .append_pair("batchConfigMapStr", r#"{"inputFormat":"json"}"#);
-    let response = reqwest::Client::new()
-        .post(url)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "ingestFromFile: {status}: {text}");
 }
 
 /// Polls `check` every second for up to two minutes.

@@ -107,34 +107,6 @@ where
     }
 }
 
-/// Builds a segment from JSON rows in the controller (`POST /ingestFromFile`), so the
-/// table has real segments on real servers. Test-only: not part of the client API.
-async fn ingest_rows(table_with_type: &str, rows: &str) {
-    let boundary = "pinot-client-test-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
-    );
-    let mut url: url::Url = Pinot::shared().controller_url().parse().unwrap();
-    url.set_path("/ingestFromFile");
-    url.query_pairs_mut()
-        .append_pair("tableNameWithType", table_with_type)
-        .append_pair("batchConfigMapStr", r#"{"inputFormat":"json"}"#);
-    let response = reqwest::Client::new()
-        .post(url)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "ingestFromFile: {status}: {text}");
-}
-
 #[tokio::test]
 async fn health_and_version() {
     let _shared = EXCLUSIVE.read().await;
@@ -281,7 +253,7 @@ async fn table_lifecycle_views_and_rebalance() {
             .is_empty()
     );
 
-    ingest_rows(
+    Pinot::shared().ingest_json_rows(
         &format!("{name}_OFFLINE"),
         "{\"id\":\"a\",\"n\":1,\"ts\":1700000000000}\n{\"id\":\"b\",\"n\":2,\"ts\":1700000001000}\n",
     )

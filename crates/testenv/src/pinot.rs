@@ -224,6 +224,34 @@ impl Pinot {
         }
     }
 
+    /// Builds a segment of `table_with_type` from JSON rows in the controller
+    /// (`POST /ingestFromFile`), so the table has real segments on real servers.
+    /// Panics with Pinot's answer on failure.
+    pub async fn ingest_json_rows(&self, table_with_type: &str, rows: &str) {
+        let boundary = "testenv-ingest-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
+        );
+        let response = reqwest::Client::new()
+            .post(format!("{}/ingestFromFile", self.controller_url()))
+            .query(&[
+                ("tableNameWithType", table_with_type),
+                ("batchConfigMapStr", r#"{"inputFormat":"json"}"#),
+            ])
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("POST /ingestFromFile");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "ingestFromFile: {status}: {text}");
+    }
+
     /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).
     /// Idempotent, and never panics: it also runs from `atexit`.
     fn teardown(&self) {
