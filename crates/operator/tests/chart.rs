@@ -170,7 +170,7 @@ async fn controllers_work_with_only_the_chart_rbac_rules() {
     ));
     let shutdown = CancellationToken::new();
     tokio::spawn(pinot_operator::run::run_scoped(ctx, shutdown.clone()));
-    let name = format!("rbac_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("rbac");
     let schema = json!({"clusterRef": {"name": "pinot"}, "deletionPolicy": "Delete", "schema": {"schemaName": name,
         "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}]}});
     h.apply(resource("PinotSchema", "rbac", schema)).await;

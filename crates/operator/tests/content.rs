@@ -42,7 +42,7 @@ fn table_spec(schema_ref: &str, table: Value) -> Value {
 async fn schema_is_created_updated_drift_reverted_and_retained() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("schema").await;
-    let name = format!("events_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("events");
     h.apply(resource(
         "PinotSchema",
         "events",
@@ -97,7 +97,7 @@ async fn schema_is_created_updated_drift_reverted_and_retained() {
 async fn schema_with_delete_policy_is_removed_from_pinot() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("schema-del").await;
-    let name = format!("gone_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("gone");
     let mut spec = schema_spec(events_schema(&name));
     spec["deletionPolicy"] = json!("Delete");
     h.apply(resource("PinotSchema", "gone", spec)).await;
@@ -112,7 +112,7 @@ async fn schema_with_delete_policy_is_removed_from_pinot() {
 async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("table").await;
-    let name = format!("events_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("events");
     // The table comes first: it waits, it does not fail.
     h.apply(resource(
         "PinotTable",
@@ -193,7 +193,7 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
 async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("dim").await;
-    let name = format!("countries_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("countries");
     let schema = json!({"schemaName": name,
         "dimensionFieldSpecs": [{"name": "code", "dataType": "STRING"}, {"name": "label", "dataType": "STRING"}],
         "primaryKeyColumns": ["code"]});
@@ -282,7 +282,7 @@ async fn server_tenant_is_created_drift_reverted_and_deleted() {
         .await
         .unwrap();
 
-    let name = format!("t_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("t");
     let spec = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": name,
         "offlineInstances": 1, "deletionPolicy": "Delete"});
     h.apply(resource("PinotTenant", "analytics", spec)).await;
@@ -330,7 +330,7 @@ async fn server_tenant_is_created_drift_reverted_and_deleted() {
 async fn realtime_upsert_table_consumes_from_kafka() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("realtime").await;
-    let name = format!("orders_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("orders");
     let pinot = Pinot::shared();
     pinot.create_kafka_topic(&name, 1);
     let schema = json!({"schemaName": name,
@@ -395,14 +395,14 @@ async fn realtime_upsert_table_consumes_from_kafka() {
 async fn pinot_outage_is_reported_and_recovered_without_deleting_anything() {
     let _pinot = PINOT_UP.write().await;
     let h = Harness::start("outage").await;
-    let name = format!("outage_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("outage");
     h.apply(resource(
         "PinotSchema",
         "events",
         schema_spec(events_schema(&name)),
     ))
     .await;
-    let doomed = format!("doomed_{}", h.ns.replace('-', "_"));
+    let doomed = h.pinot_name("doomed");
     let mut spec = schema_spec(events_schema(&doomed));
     spec["deletionPolicy"] = json!("Delete");
     h.apply(resource("PinotSchema", "doomed", spec)).await;
@@ -491,7 +491,6 @@ async fn pinot_outage_is_reported_and_recovered_without_deleting_anything() {
 async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("bad").await;
-    let sfx = h.ns.replace('-', "_");
     let schema = |name: &str, patch: &dyn Fn(&mut Value)| {
         let mut s = events_schema(name);
         patch(&mut s);
@@ -501,28 +500,28 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
     let schemas = vec![
         (
             "bad-type",
-            schema(&format!("bt_{sfx}"), &|s| {
+            schema(&h.pinot_name("bt"), &|s| {
                 s["metricFieldSpecs"][0]["dataType"] = json!("MONEY")
             }),
             "InvalidSchema",
         ),
         (
             "dup-col",
-            schema(&format!("dc_{sfx}"), &|s| {
+            schema(&h.pinot_name("dc"), &|s| {
                 s["metricFieldSpecs"][0]["name"] = json!("country")
             }),
             "InvalidSchema",
         ),
         (
             "bad-pk",
-            schema(&format!("pk_{sfx}"), &|s| {
+            schema(&h.pinot_name("pk"), &|s| {
                 s["primaryKeyColumns"] = json!(["nope"])
             }),
             "InvalidSchema",
         ),
         (
             "no-format",
-            schema(&format!("nf_{sfx}"), &|s| {
+            schema(&h.pinot_name("nf"), &|s| {
                 s["dateTimeFieldSpecs"][0]
                     .as_object_mut()
                     .unwrap()
@@ -533,7 +532,7 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
         (
             "no-cluster",
             {
-                let mut s = schema_spec(events_schema(&format!("nc_{sfx}")));
+                let mut s = schema_spec(events_schema(&h.pinot_name("nc")));
                 s["clusterRef"]["name"] = json!("missing");
                 s
             },
@@ -544,7 +543,7 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
         h.apply(resource("PinotSchema", name, spec.clone())).await;
     }
     // A valid schema for the table cases, plus one for the "others keep syncing" check.
-    let good = format!("good_{sfx}");
+    let good = h.pinot_name("good");
     h.apply(resource(
         "PinotSchema",
         "good",
@@ -594,14 +593,14 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
     for (name, spec, _) in &tables {
         h.apply(resource("PinotTable", name, spec.clone())).await;
     }
-    let tenant = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": format!("pt_{sfx}"), "poolRef": {"name": "hot"}});
+    let tenant = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": h.pinot_name("pt"), "poolRef": {"name": "hot"}});
     h.apply(resource("PinotTenant", "pool-tenant", tenant))
         .await;
     let secret_cluster = json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
         "metadata": {"name": "locked"}, "spec": {"external": {"controllerUrl": Pinot::shared().controller_url(),
         "authSecretRef": {"name": "no-such-secret"}}}});
     h.apply(secret_cluster).await;
-    let mut locked = schema_spec(events_schema(&format!("lk_{sfx}")));
+    let mut locked = schema_spec(events_schema(&h.pinot_name("lk")));
     locked["clusterRef"]["name"] = json!("locked");
     h.apply(resource("PinotSchema", "locked", locked)).await;
 
@@ -624,7 +623,7 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
         .await;
     assert!(
         h.pinot
-            .get_schema(&format!("bt_{sfx}"))
+            .get_schema(&h.pinot_name("bt"))
             .await
             .unwrap()
             .is_none()

@@ -139,7 +139,7 @@ async fn two_replicas_elect_one_leader_and_fail_over_and_never_leak_credentials(
     h.apply(json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster", "metadata": {"name": "secured"},
         "spec": {"external": {"controllerUrl": Pinot::shared().controller_url(), "authSecretRef": {"name": "pinot-creds"}}}}))
         .await;
-    let name = format!("rt_{}", h.ns.replace('-', "_"));
+    let name = h.pinot_name("rt");
     h.apply(resource("PinotSchema", "events", json!({"clusterRef": {"name": "secured"},
         "schema": {"schemaName": name, "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}]}})))
         .await;

@@ -94,6 +94,12 @@ impl Harness {
         }
     }
 
+    /// A Pinot object name unique to this test: `<prefix>_<namespace>` (Pinot names
+    /// take `_`, not `-`).
+    pub fn pinot_name(&self, prefix: &str) -> String {
+        format!("{prefix}_{}", self.ns.replace('-', "_"))
+    }
+
     pub fn api<K>(&self) -> Api<K>
     where
         K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
