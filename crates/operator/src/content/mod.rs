@@ -72,6 +72,8 @@ pub trait ContentResource:
     + Sync
     + 'static
 {
+    /// The controller's name in metrics, e.g. `pinottable`.
+    const CONTROLLER: &'static str;
     /// Name of the referenced `PinotCluster`.
     fn cluster_name(&self) -> &str;
     fn deletion_policy(&self) -> DeletionPolicy;

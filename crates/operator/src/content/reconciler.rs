@@ -79,15 +79,6 @@ pub async fn run<K: ContentResource>(
         .await;
 }
 
-fn controller_name<K: ContentResource>() -> &'static str {
-    match K::kind(&()).as_ref() {
-        "PinotSchema" => "pinotschema",
-        "PinotTable" => "pinottable",
-        "PinotTenant" => "pinottenant",
-        _ => "content",
-    }
-}
-
 #[tracing::instrument(skip_all, fields(kind = %K::kind(&()), namespace = obj.namespace(), name = obj.name_any()))]
 async fn reconcile<K: ContentResource>(
     obj: Arc<K>,
@@ -106,7 +97,7 @@ async fn reconcile<K: ContentResource>(
     .map_err(|e| ReconcileError::Finalizer(Box::new(e)));
     let failure = result.as_ref().err().map(|_| "ReconcileError");
     ctx.metrics
-        .reconciled(controller_name::<K>(), started.elapsed(), failure);
+        .reconciled(K::CONTROLLER, started.elapsed(), failure);
     result
 }
 
@@ -136,14 +127,14 @@ async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced,
 async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
     let result = sync_once(obj, ctx).await;
     if let Err(e) = &result {
-        ctx.metrics.sync_failed(controller_name::<K>(), e.reason());
+        ctx.metrics.sync_failed(K::CONTROLLER, e.reason());
     }
     let previous_reason = obj
         .content_status()
         .and_then(|s| conditions::find(&s.conditions, SYNCED))
         .map(|c| c.reason.clone());
     publish_sync_event(obj, ctx, &result, previous_reason.as_deref()).await;
-    write_status(obj, ctx, &result).await?;
+    write_status(obj, ctx, result.as_ref()).await?;
     Ok(match &result {
         Ok(_) => Action::requeue(ctx.resync),
         Err(e) if e.needs_spec_change() => Action::requeue(ctx.resync),
@@ -152,7 +143,7 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
 }
 
 /// Desired `Synced` and `Ready` conditions for a sync result.
-pub fn sync_conditions(result: &Result<Synced, SyncError>, object: &str) -> Vec<Desired<'static>> {
+pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec<Desired<'static>> {
     match result {
         Ok(synced) => {
             let reason = match synced.outcome {
@@ -200,7 +191,7 @@ pub fn sync_conditions(result: &Result<Synced, SyncError>, object: &str) -> Vec<
 async fn write_status<K: ContentResource>(
     obj: &K,
     ctx: &Context,
-    result: &Result<Synced, SyncError>,
+    result: Result<&Synced, &SyncError>,
 ) -> Result<(), SyncError> {
     let current = obj.content_status().cloned().unwrap_or_default();
     let mut status = current.clone();
@@ -307,11 +298,9 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
             Ok(Action::await_change())
         }
         Err(e) => {
-            ctx.metrics.sync_failed(controller_name::<K>(), e.reason());
+            ctx.metrics.sync_failed(K::CONTROLLER, e.reason());
             // The finalizer stays until Pinot confirms; say why in status and an Event.
-            let failed = Err(e);
-            write_status(obj, ctx, &failed).await?;
-            let Err(e) = failed else { unreachable!() };
+            write_status(obj, ctx, Err(&e)).await?;
             let warning = KubeEvent {
                 type_: EventType::Warning,
                 reason: e.reason().to_owned(),

@@ -50,6 +50,8 @@ async fn tables_using(cx: &SyncContext<'_>, name: &str) -> Result<Vec<String>, S
 }
 
 impl ContentResource for PinotSchema {
+    const CONTROLLER: &'static str = "pinotschema";
+
     fn cluster_name(&self) -> &str {
         &self.spec.cluster_ref.name
     }

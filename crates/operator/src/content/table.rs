@@ -79,6 +79,8 @@ fn tenants(doc: &Value) -> (String, String) {
 }
 
 impl ContentResource for PinotTable {
+    const CONTROLLER: &'static str = "pinottable";
+
     fn cluster_name(&self) -> &str {
         &self.spec.cluster_ref.name
     }

@@ -56,6 +56,8 @@ pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
 }
 
 impl ContentResource for PinotTenant {
+    const CONTROLLER: &'static str = "pinottenant";
+
     fn cluster_name(&self) -> &str {
         &self.spec.cluster_ref.name
     }
