@@ -127,34 +127,22 @@ impl Env {
                 return value;
             }
             if Instant::now() > deadline {
-                let state = self
-                    .k8s
-                    .kubectl()
-                    .args([
-                        "get",
-                        "pinotclusters,statefulsets,pods,pvc",
-                        "-o",
-                        "wide",
-                        "-n",
-                        &self.ns,
-                    ])
-                    .output()
-                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                    .unwrap_or_default();
-                let status = self
-                    .k8s
-                    .kubectl()
-                    .args([
-                        "get",
-                        "pinotclusters",
-                        "-o",
-                        "jsonpath={.items[*].status}",
-                        "-n",
-                        &self.ns,
-                    ])
-                    .output()
-                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                    .unwrap_or_default();
+                let state = self.k8s.kubectl_output(&[
+                    "get",
+                    "pinotclusters,statefulsets,pods,pvc",
+                    "-o",
+                    "wide",
+                    "-n",
+                    &self.ns,
+                ]);
+                let status = self.k8s.kubectl_output(&[
+                    "get",
+                    "pinotclusters",
+                    "-o",
+                    "jsonpath={.items[*].status}",
+                    "-n",
+                    &self.ns,
+                ]);
                 panic!(
                     "timed out after {TIMEOUT:?} waiting for {what} in {}:\n{state}\n{status}",
                     self.ns

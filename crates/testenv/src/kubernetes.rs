@@ -150,6 +150,16 @@ impl Kubernetes {
         command
     }
 
+    /// The stdout of `kubectl <args>` (empty if it fails), for failure
+    /// messages: "timed out" alone never explains a scheduling or binding problem.
+    pub fn kubectl_output(&self, args: &[&str]) -> String {
+        self.kubectl()
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Creates a namespace named `<prefix>-<n>`, unique within this environment, and
     /// waits for its `default` ServiceAccount (pods are rejected until it exists).
     pub async fn create_namespace(&self, prefix: &str) -> String {

@@ -287,19 +287,14 @@ where
             return value;
         }
         if Instant::now() > deadline {
-            let state = k8s
-                .kubectl()
-                .args([
-                    "get",
-                    "statefulsets,deployments,pods,pvc,events",
-                    "-o",
-                    "wide",
-                    "-n",
-                    ns,
-                ])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
+            let state = k8s.kubectl_output(&[
+                "get",
+                "statefulsets,deployments,pods,pvc,events",
+                "-o",
+                "wide",
+                "-n",
+                ns,
+            ]);
             panic!("timed out after {TIMEOUT:?} waiting for {what} in {ns}:\n{state}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
