@@ -203,7 +203,7 @@ async fn look_at_pinot(
         .pools
         .iter()
         .filter(|p| p.id.component == Component::Controller)
-        .filter_map(|p| observed.pool(p.statefulset.metadata.name.as_deref()?))
+        .filter_map(|p| observed.pool(p.workload()))
         .any(|p| p.ready_count() > 0);
     if cluster.spec.stopped || !controller_ready {
         return (
@@ -227,7 +227,7 @@ fn pinot_notes(seen: &Seen) -> Vec<String> {
         .pools
         .iter()
         .filter(|p| p.instance_port.is_some())
-        .filter_map(|p| seen.observed.pool(p.statefulset.metadata.name.as_deref()?))
+        .filter_map(|p| seen.observed.pool(p.workload()))
         .any(|p| !p.pods.is_empty());
     match &seen.view {
         PinotView::Unreachable(why) if has_pinot_pods => {

@@ -10,10 +10,7 @@ use super::observe::Observed;
 
 /// Instance ids of ordinals `to..from` of a pool: the pods a scale-down removes.
 pub fn leaving(pool: &DesiredPool, from: i32, to: i32, naming: &Naming<'_>) -> Vec<String> {
-    let (Some(port), Some(workload)) = (
-        pool.instance_port,
-        pool.statefulset.metadata.name.as_deref(),
-    ) else {
+    let (Some(port), workload) = (pool.instance_port, pool.workload()) else {
         return vec![];
     };
     (to..from)
@@ -40,10 +37,7 @@ pub fn hosting<'a>(snapshot: &'a Snapshot, leaving: &[String]) -> Vec<&'a TableS
 pub fn departed(pools: &[DesiredPool], snapshot: &Snapshot, naming: &Naming<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for pool in pools {
-        let (Some(port), Some(workload)) = (
-            pool.instance_port,
-            pool.statefulset.metadata.name.as_deref(),
-        ) else {
+        let (Some(port), workload) = (pool.instance_port, pool.workload()) else {
             continue;
         };
         let prefix = format!("{}_{workload}-", pool.id.component.instance_prefix());
@@ -76,10 +70,7 @@ pub fn wanted_tags(
 ) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for pool in pools.iter().filter(|p| !p.tags.is_empty()) {
-        let (Some(port), Some(workload)) = (
-            pool.instance_port,
-            pool.statefulset.metadata.name.as_deref(),
-        ) else {
+        let (Some(port), workload) = (pool.instance_port, pool.workload()) else {
             continue;
         };
         let Some(observed) = observed.pool(workload) else {

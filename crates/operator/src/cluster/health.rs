@@ -53,10 +53,7 @@ pub struct Naming<'a> {
 
 /// The instance ids of the pool's current pods.
 pub fn pool_instances(pool: &DesiredPool, observed: &Observed, naming: &Naming<'_>) -> Vec<String> {
-    let (Some(port), Some(workload)) = (
-        pool.instance_port,
-        pool.statefulset.metadata.name.as_deref(),
-    ) else {
+    let (Some(port), workload) = (pool.instance_port, pool.workload()) else {
         return vec![];
     };
     observed

@@ -38,7 +38,7 @@ pub fn targets(desired: &DesiredCluster) -> Vec<PoolTarget> {
         .iter()
         .map(|p| PoolTarget {
             id: p.id.clone(),
-            workload: p.statefulset.metadata.name.clone().unwrap_or_default(),
+            workload: p.workload().to_owned(),
             replicas: p.replicas,
             hash: p.hash.clone(),
         })

@@ -7,7 +7,7 @@ use api::cluster::{PoolStatus, VersionStatus};
 use api::common::condition::{AVAILABLE, DEGRADED, PAUSED, PROGRESSING};
 use api::{PinotCluster, PinotClusterStatus};
 
-use super::build::DesiredCluster;
+use super::build::{DesiredCluster, DesiredPool};
 use super::component::Component;
 use super::error::ClusterError;
 use super::observe::Observed;
@@ -185,11 +185,7 @@ fn paused(cluster: &PinotCluster, step: &Step) -> Desired<'static> {
 /// or renamed). They are left running: removing a server pool needs a drain, and
 /// deleting workloads is a decision the operator leaves to a person.
 pub fn leftover_note(desired: &DesiredCluster, observed: &Observed) -> Option<String> {
-    let wanted: Vec<&str> = desired
-        .pools
-        .iter()
-        .filter_map(|p| p.statefulset.metadata.name.as_deref())
-        .collect();
+    let wanted: Vec<&str> = desired.pools.iter().map(DesiredPool::workload).collect();
     let leftover: Vec<&str> = observed
         .pools
         .iter()
@@ -213,12 +209,7 @@ fn version(desired: &DesiredCluster, observed: &Observed) -> VersionStatus {
         .iter()
         .filter(|p| p.id.component != Component::Zookeeper)
     {
-        let workload = pool
-            .statefulset
-            .metadata
-            .name
-            .as_deref()
-            .unwrap_or_default();
+        let workload = pool.workload();
         for pod in observed
             .pool(workload)
             .map(|p| p.pods.as_slice())
@@ -246,12 +237,7 @@ fn pool_statuses(desired: &DesiredCluster, observed: &Observed) -> Vec<PoolStatu
         .pools
         .iter()
         .map(|pool| {
-            let workload = pool
-                .statefulset
-                .metadata
-                .name
-                .as_deref()
-                .unwrap_or_default();
+            let workload = pool.workload();
             let observed = observed.pool(workload);
             let current_spec = observed
                 .and_then(|p| p.set.as_ref())
@@ -287,7 +273,7 @@ mod tests {
     /// Every pool exists with all pods ready on `image`, revision r2.
     fn running(desired: &DesiredCluster, image: &str) -> Observed {
         let pools = desired.pools.iter().map(|p| {
-            let workload = p.statefulset.metadata.name.clone().unwrap();
+            let workload = p.workload().to_owned();
             let pods = (0..p.replicas)
                 .map(|i| ObservedPod {
                     name: format!("{workload}-{i}"),

@@ -72,6 +72,15 @@ impl DesiredPool {
             .insert(APPLIED_HASH_ANNOTATION.into(), pool.hash.clone());
         pool
     }
+
+    /// Name of the pool's StatefulSet (its pods are `<workload>-<ordinal>`).
+    pub fn workload(&self) -> &str {
+        self.statefulset
+            .metadata
+            .name
+            .as_deref()
+            .unwrap_or_default()
+    }
 }
 
 /// Where and for whom objects are built.
