@@ -1,6 +1,8 @@
 //! A real Apache Pinot cluster on loopback: ZooKeeper, a controller, a broker, two
 //! servers and a minion, each its own JVM started from the jars `tools/fetch-pinot.sh`
-//! puts in the cache, plus (on first use) a Kafka broker for REALTIME tables.
+//! puts in the cache, plus (on first use) a one-node Kafka in KRaft mode for REALTIME
+//! tables, which [`Pinot::produce_json`] feeds and [`Pinot::query`] reads back through
+//! the broker.
 //!
 //! Nothing is mocked: tests talk to Pinot's REST APIs exactly as the operator does.
 //! Tests share one cluster per test binary ([`Pinot::shared`]) and isolate themselves
@@ -13,24 +15,34 @@
 //! differs from current Pinot in places; see `tests/pinot.rs`, which pins the
 //! behaviours the operator relies on.
 //!
+//! [`Pinot::start_with`] starts a further, independent cluster with [`PinotOptions`]:
+//! extra `.properties` per role (controller, broker, server, minion), handed to Pinot
+//! through its `config.paths` key, and basic-auth credentials testenv sends on every
+//! REST call it makes itself (probes, ingestion, queries). `tests/pinot_auth.rs` uses
+//! them to switch Pinot's basic authentication on.
+//!
 //! Everything lives in a temporary directory removed on teardown; set `TESTENV_KEEP=1`
 //! to keep it (logs are under `logs/`). A failed start always keeps it.
 
 mod jvm;
 mod kafka;
 mod layout;
+mod options;
 mod probe;
 mod processes;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::process::port_open;
 use crate::wait::on_own_runtime;
 use jvm::Jars;
 use layout::{HOST, Layout, Ports, SERVERS, instance_id};
+use options::ClusterConfig;
+pub use options::{BasicAuth, PinotOptions, Properties, Role};
 use probe::{http_ok, live_instances, missing, registered_instances, wait_until};
 use processes::Processes;
 
@@ -44,12 +56,16 @@ const CONTROLLER_STOP_GRACE: Duration = Duration::from_secs(15);
 const LOG_TAIL_LINES: usize = 30;
 const CLUSTER_NAME: &str = "PinotTestCluster";
 const CONTROLLER: &str = "controller";
+/// A broker query on a test table answers in milliseconds; this only bounds a hang.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running Pinot cluster; every process stops when it is dropped.
 pub struct Pinot {
     jars: Jars,
     layout: Layout,
     ports: Ports,
+    /// The options it was started with, as files and environment per role.
+    config: ClusterConfig,
     startup: Duration,
     // Teardown order: the processes, then the directory they wrote to.
     processes: Mutex<Processes>,
@@ -68,6 +84,13 @@ impl Pinot {
     /// (the waiting runs on a thread of its own). Fails, never skips, when the jars are
     /// missing.
     pub fn start() -> anyhow::Result<Pinot> {
+        Pinot::start_with(PinotOptions::default())
+    }
+
+    /// Like [`Pinot::start`], with extra properties per role and the credentials testenv
+    /// uses for its own REST calls (see [`PinotOptions`]). Each call starts a cluster of
+    /// its own, independent of [`Pinot::shared`].
+    pub fn start_with(options: PinotOptions) -> anyhow::Result<Pinot> {
         let started = Instant::now();
         let jars = Jars::locate()?;
         let dir = tempfile::Builder::new()
@@ -75,8 +98,10 @@ impl Pinot {
             .tempdir()?;
         let layout = Layout::create(dir.path())?;
         let ports = Ports::pick();
+        let config = ClusterConfig::write(options, dir.path(), &layout, &ports, CLUSTER_NAME)?;
         let mut processes = Processes::default();
-        if let Err(e) = on_own_runtime(|| boot(&jars, &layout, &ports, &mut processes)) {
+        let booted = on_own_runtime(|| boot(&jars, &layout, &ports, &config, &mut processes));
+        if let Err(e) = booted {
             let tails = processes.log_tails(None, LOG_TAIL_LINES);
             drop(processes);
             let kept = dir.keep();
@@ -89,6 +114,7 @@ impl Pinot {
             jars,
             layout,
             ports,
+            config,
             startup: started.elapsed(),
             processes: Mutex::new(processes),
             kafka_started: Mutex::new(false),
@@ -154,6 +180,17 @@ impl Pinot {
         self.startup
     }
 
+    /// The options the cluster was started with ([`PinotOptions::default`] for
+    /// [`Pinot::start`] and [`Pinot::shared`]).
+    pub fn options(&self) -> &PinotOptions {
+        &self.config.options
+    }
+
+    /// The credentials testenv sends on its own REST calls, if any.
+    pub fn basic_auth(&self) -> Option<&BasicAuth> {
+        self.config.options.basic_auth.as_ref()
+    }
+
     /// Stops the controller (SIGTERM, then SIGKILL after 15 s), for "Pinot unreachable"
     /// tests; returns once its port refuses connections. Other tests of the same binary
     /// see the outage too: serialise them with the ones that call this.
@@ -182,11 +219,12 @@ impl Pinot {
         processes.stop(CONTROLLER, Duration::ZERO);
         let url = format!("{}/health", self.controller_url());
         let command = jvm::controller(&self.jars, &self.layout, &self.ports, CLUSTER_NAME);
+        let command = self.config.command(Role::Controller, 0, command);
         // The guard itself may not cross threads; the `Processes` it guards may.
         let procs: &mut Processes = &mut processes;
         let result = on_own_runtime(|| async {
             procs.spawn(CONTROLLER, command, &self.layout.logs)?;
-            let client = probe::client()?;
+            let client = self.config.probe_client()?;
             wait_until("controller /health", CONTROLLER_TIMEOUT, procs, || {
                 http_ok(&client, &url)
             })
@@ -198,9 +236,9 @@ impl Pinot {
         }
     }
 
-    /// `127.0.0.1:<port>` of a Kafka 2.8 broker for REALTIME tables, started on first
-    /// call (on the cluster's ZooKeeper, chroot `/kafka`). Panics with its log tail if it
-    /// does not start.
+    /// `127.0.0.1:<port>` of a one-node Kafka for REALTIME tables (KRaft mode, no
+    /// ZooKeeper; `KAFKA_VERSION` from `tools/versions.env`), started on first call.
+    /// Panics with its log tail if it does not start.
     pub fn kafka_bootstrap(&self) -> String {
         let mut started = lock(&self.kafka_started);
         if !*started {
@@ -224,6 +262,65 @@ impl Pinot {
         }
     }
 
+    /// Produces `rows` to `topic` (starting Kafka if needed), one compact JSON message
+    /// each, in order. With `key_field`, each message is keyed by that field's value (a
+    /// string as is, anything else as its JSON text), as upsert tables need: Kafka
+    /// partitions by key, and Pinot's upsert requires a primary key's messages in one
+    /// partition. Returns once Kafka acknowledged every message (`acks=all`). Runs
+    /// Kafka's console producer in a JVM (~2 s). Panics with its output on failure.
+    pub async fn produce_json(&self, topic: &str, key_field: Option<&str>, rows: &[Value]) {
+        let bootstrap = self.kafka_bootstrap();
+        let result =
+            kafka::produce(&self.jars, &self.layout, &bootstrap, topic, rows, key_field).await;
+        if let Err(e) = result {
+            let mut processes = lock(&self.processes);
+            // Says which JVM (Kafka or another) has exited, and with what status.
+            let state = match processes.ensure_running() {
+                Ok(()) => "every JVM is still running".to_owned(),
+                Err(exited) => format!("{exited:#}"),
+            };
+            let tail = processes.log_tails(Some(kafka::NAME), LOG_TAIL_LINES);
+            panic!(
+                "producing {} messages to {topic}: {e:#}\n({state})\n{tail}",
+                rows.len()
+            );
+        }
+    }
+
+    /// Runs `sql` through the broker (`POST /query/sql`) and returns Pinot's answer
+    /// (`resultTable.rows`, `exceptions`, stats). Errors, rather than panics, on a
+    /// failed request or when the answer lists exceptions (e.g. a table the broker has
+    /// not routed yet), so callers can poll.
+    pub async fn query(&self, sql: &str) -> anyhow::Result<Value> {
+        let response = (self.config.client(Some(QUERY_TIMEOUT)))?
+            .post(format!("{}/query/sql", self.broker_url()))
+            .json(&serde_json::json!({ "sql": sql }))
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            anyhow::bail!("POST /query/sql {sql:?}: {status}: {text}");
+        }
+        let answer: Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("POST /query/sql {sql:?}: {e}: {text}"))?;
+        match answer.get("exceptions").and_then(Value::as_array) {
+            Some(exceptions) if !exceptions.is_empty() => {
+                anyhow::bail!("query {sql:?} failed: {}", Value::from(exceptions.clone()))
+            }
+            _ => Ok(answer),
+        }
+    }
+
+    /// The single number a `SELECT COUNT(*) ...` query answers, through [`Pinot::query`].
+    pub async fn query_count(&self, sql: &str) -> anyhow::Result<u64> {
+        let answer = self.query(sql).await?;
+        answer
+            .pointer("/resultTable/rows/0/0")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| anyhow::anyhow!("query {sql:?} answered no count: {answer}"))
+    }
+
     /// Builds a segment of `table_with_type` from JSON rows in the controller
     /// (`POST /ingestFromFile`), so the table has real segments on real servers.
     /// Panics with Pinot's answer on failure.
@@ -233,7 +330,8 @@ impl Pinot {
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
              Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
         );
-        let response = reqwest::Client::new()
+        let response = (self.config.client(None))
+            .expect("build an HTTP client")
             .post(format!("{}/ingestFromFile", self.controller_url()))
             .query(&[
                 ("tableNameWithType", table_with_type),
@@ -301,9 +399,10 @@ async fn boot(
     jars: &Jars,
     layout: &Layout,
     ports: &Ports,
+    config: &ClusterConfig,
     processes: &mut Processes,
 ) -> anyhow::Result<()> {
-    let client = probe::client()?;
+    let client = config.probe_client()?;
     let logs = &layout.logs;
     processes.spawn("zookeeper", jvm::zookeeper(jars, layout, ports), logs)?;
     wait_until(
@@ -315,9 +414,10 @@ async fn boot(
     .await?;
 
     let controller = format!("http://{HOST}:{}", ports.controller);
+    let command = jvm::controller(jars, layout, ports, CLUSTER_NAME);
     processes.spawn(
         CONTROLLER,
-        jvm::controller(jars, layout, ports, CLUSTER_NAME),
+        config.command(Role::Controller, 0, command),
         logs,
     )?;
     let health = format!("{controller}/health");
@@ -326,7 +426,7 @@ async fn boot(
     })
     .await?;
 
-    spawn_participants(jars, layout, ports, processes)?;
+    spawn_participants(jars, layout, ports, config, processes)?;
     wait_until(
         "every instance to register and be live",
         PARTICIPANTS_TIMEOUT,
@@ -340,23 +440,19 @@ fn spawn_participants(
     jars: &Jars,
     layout: &Layout,
     ports: &Ports,
+    config: &ClusterConfig,
     processes: &mut Processes,
 ) -> anyhow::Result<()> {
     let logs = &layout.logs;
-    processes.spawn(
-        "broker",
-        jvm::broker(jars, layout, ports, CLUSTER_NAME),
-        logs,
-    )?;
+    let command = jvm::broker(jars, layout, ports, CLUSTER_NAME);
+    processes.spawn("broker", config.command(Role::Broker, 0, command), logs)?;
     for index in 0..SERVERS {
         let command = jvm::server(jars, layout, ports, CLUSTER_NAME, index);
+        let command = config.command(Role::Server, index, command);
         processes.spawn(&format!("server-{index}"), command, logs)?;
     }
-    processes.spawn(
-        "minion",
-        jvm::minion(jars, layout, ports, CLUSTER_NAME),
-        logs,
-    )
+    let command = jvm::minion(jars, layout, ports, CLUSTER_NAME);
+    processes.spawn("minion", config.command(Role::Minion, 0, command), logs)
 }
 
 /// Registered (`/instances`), live in Helix, and answering health checks: the broker's

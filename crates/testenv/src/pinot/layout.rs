@@ -87,7 +87,10 @@ pub struct Ports {
     pub broker: u16,
     pub servers: [ServerPorts; SERVERS],
     pub minion: u16,
+    /// Kafka's client listener (the bootstrap address Pinot consumes from).
     pub kafka: u16,
+    /// Kafka's KRaft controller listener (the Raft quorum of its one node).
+    pub kafka_controller: u16,
 }
 
 impl Ports {
@@ -104,6 +107,7 @@ impl Ports {
             }),
             minion: picker.next(),
             kafka: picker.next(),
+            kafka_controller: picker.next(),
         }
     }
 }
@@ -142,6 +146,7 @@ mod tests {
             ports.broker,
             ports.minion,
             ports.kafka,
+            ports.kafka_controller,
         ];
         for server in ports.servers {
             all.extend([server.netty, server.admin, server.grpc]);
