@@ -25,6 +25,8 @@ use crate::common::{ClusterRef, ContentStatus, DeletionPolicy};
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].reason"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
+#[x_kube(validation = Rule::new("!has(self.consumption) || self.consumption != 'Paused' || self.table.tableType == 'REALTIME'")
+    .message("consumption: Paused applies to REALTIME tables only"))]
 #[serde(rename_all = "camelCase")]
 pub struct PinotTableSpec {
     /// The `PinotCluster` (same namespace) whose Pinot holds the table. Immutable.
@@ -45,6 +47,24 @@ pub struct PinotTableSpec {
     /// What the operator does after applying a changed TableConfig.
     #[serde(default)]
     pub on_change: TableChangePolicy,
+    /// Whether a REALTIME table consumes from its stream: `Running` (default) or
+    /// `Paused`. Pausing commits what was consumed (it stays queryable) and stops
+    /// consuming; resuming continues from where it stopped, so nothing produced in
+    /// between is skipped. `Paused` is for REALTIME tables only.
+    #[serde(default)]
+    pub consumption: Consumption,
+}
+
+/// Whether a REALTIME table consumes from its stream.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
+)]
+pub enum Consumption {
+    /// Consume (the default); a paused table is resumed.
+    #[default]
+    Running,
+    /// Pause consumption (Pinot's `pauseConsumption`).
+    Paused,
 }
 
 /// A resource in the same namespace.

@@ -4,6 +4,7 @@
 mod common;
 
 use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use api::{PinotSchema, PinotTable, PinotTenant};
 use common::{Harness, eventually, resource};
@@ -326,39 +327,142 @@ async fn server_tenant_is_created_drift_reverted_and_deleted() {
         .unwrap();
 }
 
+/// A REALTIME table consuming JSON messages from `topic` with Pinot 0.11's Kafka 2.x
+/// plugin, from the start of the topic.
+fn realtime_table(name: &str, topic: &str, bootstrap: &str) -> Value {
+    json!({"tableName": name, "tableType": "REALTIME",
+        "segmentsConfig": {"timeColumnName": "updated_at", "replicasPerPartition": "1", "schemaName": name},
+        "tenants": {}, "metadata": {},
+        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
+            "streamType": "kafka",
+            "stream.kafka.topic.name": topic,
+            "stream.kafka.broker.list": bootstrap,
+            "stream.kafka.consumer.type": "lowlevel",
+            "stream.kafka.consumer.factory.class.name": "org.apache.pinot.plugin.stream.kafka20.KafkaConsumerFactory",
+            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+            "stream.kafka.consumer.prop.auto.offset.reset": "smallest"}}})
+}
+
+fn orders_schema(name: &str) -> Value {
+    json!({"schemaName": name,
+        "dimensionFieldSpecs": [{"name": "order_id", "dataType": "STRING"}, {"name": "status", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "total", "dataType": "DOUBLE"}],
+        "dateTimeFieldSpecs": [{"name": "updated_at", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}],
+        "primaryKeyColumns": ["order_id"]})
+}
+
+/// Order messages `messages`: message `i` sets order `o{order(i)}` to status `v{i}`,
+/// later messages with later timestamps (upsert keeps the latest).
+fn orders(messages: std::ops::Range<usize>, order: fn(usize) -> usize) -> Vec<Value> {
+    messages
+        .map(|i| {
+            json!({"order_id": format!("o{}", order(i)), "status": format!("v{i}"),
+                "total": i as f64, "updated_at": 1_700_000_000_000u64 + i as u64})
+        })
+        .collect()
+}
+
+/// How long the broker may take to show what was produced.
+const QUERY_SETTLE: Duration = Duration::from_secs(90);
+
+/// Polls the broker until `SELECT COUNT(*) FROM table [where]` is `expected`; panics
+/// after [`QUERY_SETTLE`] with the last answer.
+async fn wait_count(table: &str, filter: &str, expected: u64) {
+    let sql = format!("SELECT COUNT(*) FROM {table} {filter}");
+    let deadline = Instant::now() + QUERY_SETTLE;
+    loop {
+        let count = Pinot::shared().query_count(&sql).await;
+        if matches!(count, Ok(n) if n == expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql} never answered {expected}; last: {count:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The count stays `expected` over a few seconds: nothing new was consumed. A bounded
+/// look, since absence cannot be awaited.
+async fn count_stays(table: &str, expected: u64) {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    for _ in 0..8 {
+        let count = Pinot::shared().query_count(&sql).await.unwrap();
+        assert_eq!(count, expected, "{sql}: consumed while paused");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Successful calls the operator made to `endpoint` (e.g. `"GET /tables/{name}/pauseStatus"`),
+/// from its `pinot_api_calls` metric.
+fn calls(h: &Harness, endpoint: &str) -> u64 {
+    let label = format!("endpoint=\"{endpoint}\"");
+    h.metrics
+        .encode()
+        .lines()
+        .filter(|l| l.contains(&label) && l.contains("outcome=\"ok\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+const PAUSE: &str = "POST /tables/{name}/pauseConsumption";
+const RESUME: &str = "POST /tables/{name}/resumeConsumption";
+const PAUSE_STATUS: &str = "GET /tables/{name}/pauseStatus";
+
 #[tokio::test]
 async fn realtime_upsert_table_consumes_from_kafka() {
     let _pinot = PINOT_UP.read().await;
     let h = Harness::start("realtime").await;
-    let name = h.pinot_name("orders");
     let pinot = Pinot::shared();
+    let bootstrap = pinot.kafka_bootstrap();
+    // Only REALTIME tables consume: admission refuses a paused OFFLINE table.
+    let mut paused_offline = table_spec("events", events_table("events"));
+    paused_offline["consumption"] = json!("Paused");
+    let object: PinotTable =
+        serde_json::from_value(resource("PinotTable", "paused-offline", paused_offline)).unwrap();
+    let refused = h
+        .api::<PinotTable>()
+        .create(&Default::default(), &object)
+        .await
+        .expect_err("a paused OFFLINE table must be refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("consumption: Paused applies to REALTIME tables only"),
+        "{refused}"
+    );
+    let name = h.pinot_name("orders");
+    let append = h.pinot_name("clicks");
     pinot.create_kafka_topic(&name, 1);
-    let schema = json!({"schemaName": name,
-        "dimensionFieldSpecs": [{"name": "order_id", "dataType": "STRING"}, {"name": "status", "dataType": "STRING"}],
-        "metricFieldSpecs": [{"name": "total", "dataType": "DOUBLE"}],
-        "dateTimeFieldSpecs": [{"name": "updated_at", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}],
-        "primaryKeyColumns": ["order_id"]});
-    let mut schema_spec = schema_spec(schema);
-    schema_spec["deletionPolicy"] = json!("Delete");
-    h.apply(resource("PinotSchema", "orders", schema_spec))
-        .await;
-    let table = json!({"tableName": name, "tableType": "REALTIME",
-        "segmentsConfig": {"timeColumnName": "updated_at", "replicasPerPartition": "1", "schemaName": name},
-        "tenants": {}, "metadata": {},
-        "routing": {"instanceSelectorType": "strictReplicaGroup"},
-        "upsertConfig": {"mode": "FULL"},
-        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
-            "streamType": "kafka",
-            "stream.kafka.topic.name": name,
-            "stream.kafka.broker.list": pinot.kafka_bootstrap(),
-            "stream.kafka.consumer.type": "lowlevel",
-            "stream.kafka.consumer.factory.class.name": "org.apache.pinot.plugin.stream.kafka20.KafkaConsumerFactory",
-            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
-            "stream.kafka.consumer.prop.auto.offset.reset": "smallest"}}});
-    let mut spec = table_spec("orders", table);
-    spec["deletionPolicy"] = json!("Delete");
-    h.apply(resource("PinotTable", "orders", spec)).await;
+    pinot.create_kafka_topic(&append, 1);
+    for (object, pinot_name) in [("orders", &name), ("clicks", &append)] {
+        let mut schema = schema_spec(orders_schema(pinot_name));
+        schema["deletionPolicy"] = json!("Delete");
+        h.apply(resource("PinotSchema", object, schema)).await;
+    }
+    // The upsert table (latest message per order_id wins) and a plain append-only one.
+    let mut upsert = realtime_table(&name, &name, &bootstrap);
+    upsert["routing"] = json!({"instanceSelectorType": "strictReplicaGroup"});
+    upsert["upsertConfig"] = json!({"mode": "FULL"});
+    let orders_spec = |table: &Value, consumption: &str| {
+        let mut spec = table_spec("orders", table.clone());
+        spec["deletionPolicy"] = json!("Delete");
+        spec["consumption"] = json!(consumption);
+        spec
+    };
+    h.apply(resource(
+        "PinotTable",
+        "orders",
+        orders_spec(&upsert, "Running"),
+    ))
+    .await;
+    let mut clicks = table_spec("clicks", realtime_table(&append, &append, &bootstrap));
+    clicks["deletionPolicy"] = json!("Delete");
+    h.apply(resource("PinotTable", "clicks", clicks)).await;
     h.wait_synced::<PinotTable>("orders", "True", "Created")
+        .await;
+    h.wait_synced::<PinotTable>("clicks", "True", "Created")
         .await;
     let config = h
         .pinot
@@ -367,21 +471,102 @@ async fn realtime_upsert_table_consumes_from_kafka() {
         .unwrap()
         .unwrap();
     assert_eq!(config["upsertConfig"]["mode"], "FULL");
-    eventually("a CONSUMING segment", || async {
-        let view = h
-            .pinot
-            .external_view(&name, TableType::Realtime)
-            .await
-            .unwrap();
-        view.values()
-            .any(|replicas| replicas.values().any(|state| state == "CONSUMING"))
+    assert!(!h.pinot.pause_status(&name).await.unwrap().pause_flag);
+
+    // 10 messages over 6 orders: the upsert table counts orders, the append table messages.
+    pinot
+        .produce_json(&name, Some("order_id"), &orders(0..10, |i| i % 6))
+        .await;
+    pinot
+        .produce_json(&append, Some("order_id"), &orders(0..10, |i| i % 6))
+        .await;
+    wait_count(&name, "", 6).await;
+    wait_count(&append, "", 10).await;
+    // Only each order's latest status is visible: o0 was v0, then v6.
+    wait_count(&name, "WHERE status = 'v6'", 1).await;
+    wait_count(&name, "WHERE status = 'v0'", 0).await;
+
+    // Pause through the spec: the operator pauses it in Pinot once, and says so.
+    h.apply(resource(
+        "PinotTable",
+        "orders",
+        orders_spec(&upsert, "Paused"),
+    ))
+    .await;
+    let message = h
+        .wait_synced::<PinotTable>("orders", "True", "Updated")
+        .await;
+    assert!(message.contains("paused"), "{message}");
+    assert!(h.pinot.pause_status(&name).await.unwrap().pause_flag);
+    assert_eq!(calls(&h, PAUSE), 1);
+    // Steady state: later resyncs read the pause status and write nothing.
+    let (puts, reads) = (calls(&h, "PUT /tables/{name}"), calls(&h, PAUSE_STATUS));
+    eventually("two resyncs of the paused table", || async {
+        calls(&h, PAUSE_STATUS) >= reads + 2
     })
     .await;
+    assert_eq!(calls(&h, PAUSE), 1);
+    assert_eq!(calls(&h, RESUME), 0);
+    assert_eq!(calls(&h, "PUT /tables/{name}"), puts);
+    let message = h
+        .wait_synced::<PinotTable>("orders", "True", "InSync")
+        .await;
+    assert!(message.contains("consumption is paused"), "{message}");
 
-    h.delete::<PinotTable>("orders").await;
-    h.delete::<PinotSchema>("orders").await;
-    h.wait_gone::<PinotTable>("orders").await;
-    h.wait_gone::<PinotSchema>("orders").await;
+    // Produced while paused (v10, v11 update o0, o1; v12..v15 are orders o6..o9): not consumed.
+    let later = orders(10..16, |i| if i < 12 { i - 10 } else { i - 6 });
+    pinot.produce_json(&name, Some("order_id"), &later).await;
+    count_stays(&name, 6).await;
+
+    // A table change while paused (an inverted index on status): applied, still paused.
+    let mut indexed = upsert.clone();
+    indexed["tableIndexConfig"]["invertedIndexColumns"] = json!(["status"]);
+    h.apply(resource(
+        "PinotTable",
+        "orders",
+        orders_spec(&indexed, "Paused"),
+    ))
+    .await;
+    h.wait_synced::<PinotTable>("orders", "True", "Updated")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Realtime)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        config["tableIndexConfig"]["invertedIndexColumns"],
+        json!(["status"])
+    );
+    assert!(h.pinot.pause_status(&name).await.unwrap().pause_flag);
+    count_stays(&name, 6).await;
+
+    // Resume: consumption continues where it stopped, nothing produced meanwhile is lost.
+    h.apply(resource(
+        "PinotTable",
+        "orders",
+        orders_spec(&indexed, "Running"),
+    ))
+    .await;
+    h.wait_synced::<PinotTable>("orders", "True", "Updated")
+        .await;
+    assert_eq!(calls(&h, RESUME), 1);
+    assert!(!h.pinot.pause_status(&name).await.unwrap().pause_flag);
+    wait_count(&name, "", 10).await;
+    // o0's latest is now v10, from the messages produced while paused.
+    wait_count(&name, "WHERE status = 'v10'", 1).await;
+    wait_count(&name, "WHERE status = 'v6'", 0).await;
+    assert_eq!(calls(&h, PAUSE), 1);
+
+    for object in ["orders", "clicks"] {
+        h.delete::<PinotTable>(object).await;
+        h.delete::<PinotSchema>(object).await;
+    }
+    for object in ["orders", "clicks"] {
+        h.wait_gone::<PinotTable>(object).await;
+        h.wait_gone::<PinotSchema>(object).await;
+    }
     assert!(
         h.pinot
             .get_table(&name, TableType::Realtime)

@@ -54,6 +54,15 @@
 //!   external view of a deleted table lingers until the servers dropped its segments.
 //!   Views of an unknown table: 404 "Table not found".
 //!
+//! **Consumption (REALTIME).** `POST /tables/{n}/pauseConsumption` sets the pause flag
+//! and answers at once, while the servers still commit their CONSUMING segments
+//! (`description`: "Consuming segments are being committed"); `GET .../pauseStatus`
+//! lists them until they are ONLINE. Consumed rows stay queryable; nothing more is
+//! consumed. `POST .../resumeConsumption` clears the flag and creates new consuming
+//! segments that continue from the committed offsets. Both are no-ops when repeated;
+//! all three take the raw name or `x_REALTIME` and answer 404 "Table x_REALTIME not
+//! found!" for a missing or OFFLINE-only table. 1.x names `description` `comment`.
+//!
 //! **Rebalance.** The result has `status`, `description`, `instanceAssignment`,
 //! `segmentAssignment` and no `jobId` (1.x adds it and `GET /rebalanceStatus/{id}`,
 //! which is a 404 on 0.11). `reassignInstances` defaults to false (true from 1.4): the
@@ -105,6 +114,7 @@ pub use instances::{Instance, InstanceKind};
 pub use observer::{CallObserver, CallOutcome};
 pub use rebalance::{RebalanceOptions, RebalanceResult, RebalanceStatus};
 pub use schemas::SchemaUpdate;
+pub use tables::PauseStatus;
 pub use tenants::{Tenant, Tenants};
 pub use types::{TableType, TenantRole};
 pub use version::PinotVersion;

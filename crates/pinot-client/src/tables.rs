@@ -13,6 +13,28 @@ struct TableList {
     tables: Vec<String>,
 }
 
+/// Whether a REALTIME table consumes from its stream: the answer of
+/// `GET /tables/{name}/pauseStatus`, `POST .../pauseConsumption` and
+/// `POST .../resumeConsumption`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseStatus {
+    /// The table's pause flag (`isTablePaused` in its ideal state): set by a pause,
+    /// cleared by a resume.
+    pub pause_flag: bool,
+    /// Segments CONSUMING right now. Right after a pause they are still listed while
+    /// the servers commit them; once paused and committed the list is empty.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub consuming_segments: Vec<String>,
+    /// Pinot's explanation (`description` in 0.11, `comment` in 1.x), if any.
+    #[serde(default, alias = "comment")]
+    pub description: Option<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
 impl PinotClient {
     /// `GET /tables`: raw table names (no `_OFFLINE`/`_REALTIME` suffix), each once
     /// even if the table is hybrid.
@@ -71,6 +93,43 @@ impl PinotClient {
         Ok(())
     }
 
+    /// `POST /tables/{name}/pauseConsumption`: stops consumption of the REALTIME table
+    /// `name` (raw name or `x_REALTIME`). Pinot sets the pause flag and has the servers
+    /// commit their CONSUMING segments, so what was consumed stays queryable; no new
+    /// consuming segments are created until [`PinotClient::resume_consumption`].
+    /// Pausing a paused table is harmless.
+    pub async fn pause_consumption(&self, name: &str) -> Result<PauseStatus, Error> {
+        let request = Request::new(
+            "POST /tables/{name}/pauseConsumption",
+            ["tables", name, "pauseConsumption"],
+        )
+        .idempotent();
+        self.json(request).await
+    }
+
+    /// `POST /tables/{name}/resumeConsumption`: clears the pause flag and creates new
+    /// consuming segments, which continue from the offsets the committed segments
+    /// ended at (Pinot's default without `consumeFrom`), so nothing produced while
+    /// paused is skipped. Resuming a running table is harmless.
+    pub async fn resume_consumption(&self, name: &str) -> Result<PauseStatus, Error> {
+        let request = Request::new(
+            "POST /tables/{name}/resumeConsumption",
+            ["tables", name, "resumeConsumption"],
+        )
+        .idempotent();
+        self.json(request).await
+    }
+
+    /// `GET /tables/{name}/pauseStatus`: the pause flag and the CONSUMING segments of
+    /// the REALTIME table `name`.
+    pub async fn pause_status(&self, name: &str) -> Result<PauseStatus, Error> {
+        let request = Request::new(
+            "GET /tables/{name}/pauseStatus",
+            ["tables", name, "pauseStatus"],
+        );
+        self.json(request).await
+    }
+
     /// `POST /tables/validate`: checks a config against its schema without creating the
     /// table. Returns Pinot's answer (`{"OFFLINE": <normalised config>,
     /// "unrecognizedProperties": {...}}`); an invalid config is an [`Error::Http`] 400.
@@ -108,6 +167,26 @@ mod tests {
             unwrap_table(wrapped, TableType::Realtime),
             Some(json!({"tableName": "t_REALTIME"}))
         );
+    }
+
+    #[test]
+    fn pause_status_in_both_pinot_styles() {
+        // 0.11, as observed (tests/pinot.rs).
+        let v011: PauseStatus = serde_json::from_value(json!({"pauseFlag": true,
+            "consumingSegments": ["t__0__0__20240101T0000Z"],
+            "description": "Pause flag is set. Consuming segments are being committed."}))
+        .unwrap();
+        assert!(v011.pause_flag);
+        assert_eq!(v011.consuming_segments.len(), 1);
+        assert!(v011.description.unwrap().contains("committed"));
+        // 1.x: `comment`, a reason code and a timestamp; `pauseStatus` without a comment.
+        let v1: PauseStatus = serde_json::from_value(json!({"pauseFlag": false,
+            "consumingSegments": null, "reasonCode": "ADMINISTRATIVE",
+            "comment": "resumed", "timestamp": "2026-01-01T00:00:00Z"}))
+        .unwrap();
+        assert!(!v1.pause_flag);
+        assert!(v1.consuming_segments.is_empty());
+        assert_eq!(v1.description.as_deref(), Some("resumed"));
     }
 
     #[test]

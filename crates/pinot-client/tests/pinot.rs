@@ -1,5 +1,5 @@
 //! The client against a real Pinot cluster (ZooKeeper, controller, broker, servers,
-//! minion) started by `testenv`. Fails, never skips, when Pinot cannot be started.
+//! minion, and Kafka for REALTIME tables) started by `testenv`. Fails, never skips, when Pinot cannot be started.
 //!
 //! All tests share one cluster. Most only touch objects named after themselves; the
 //! ones that change cluster-wide state (broker tags, stopping the controller) take the
@@ -404,6 +404,133 @@ async fn schema_of_a_realtime_table_cannot_be_deleted() {
         .await
         .unwrap();
     client.delete_schema(&name).await.unwrap();
+}
+
+/// Rows for a realtime table of [`schema`]: ids `first..first+count`.
+fn rows(first: usize, count: usize) -> Vec<Value> {
+    (first..first + count)
+        .map(|i| json!({"id": format!("r{i}"), "n": i, "ts": 1_700_000_000_000u64 + i as u64}))
+        .collect()
+}
+
+/// Polls the broker until `SELECT COUNT(*)` of `table` is `expected`; panics after
+/// [`SETTLE`] with the last answer.
+async fn wait_count(pinot: &Pinot, table: &str, expected: u64) {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let count = pinot.query_count(&sql).await;
+        if matches!(count, Ok(n) if n == expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql} never answered {expected}; last: {count:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Pinot 0.11's pause/resume: a pause commits what was consumed (still queryable) and
+/// stops consuming; a resume continues from where the committed segment ended, so
+/// nothing produced meanwhile is lost. Both are no-ops when repeated.
+#[tokio::test]
+async fn realtime_consumption_pauses_and_resumes() {
+    let _shared = EXCLUSIVE.read().await;
+    let pinot = Pinot::shared();
+    let client = client();
+    let name = unique("pause");
+    pinot.create_kafka_topic(&name, 1);
+    client.create_schema(&schema(&name, &[])).await.unwrap();
+    let config = realtime_table(&name, &name, &pinot.kafka_bootstrap());
+    client.create_table(&config).await.unwrap();
+
+    let running = client.pause_status(&name).await.unwrap();
+    assert!(!running.pause_flag, "{running:?}");
+    assert_eq!(running.consuming_segments.len(), 1, "{running:?}");
+    pinot.produce_json(&name, None, &rows(0, 5)).await;
+    wait_count(pinot, &name, 5).await;
+
+    let paused = client.pause_consumption(&name).await.unwrap();
+    assert!(paused.pause_flag, "{paused:?}");
+    // 0.11 answers while the servers still commit: "Consuming segments are being committed".
+    assert!(
+        paused
+            .description
+            .as_deref()
+            .unwrap_or_default()
+            .contains("committed"),
+        "{paused:?}"
+    );
+    // Taking the raw name or the name with type, and harmless when repeated.
+    let again = client
+        .pause_consumption(&format!("{name}_REALTIME"))
+        .await
+        .unwrap();
+    assert!(again.pause_flag, "{again:?}");
+    eventually("the consuming segment committed", SETTLE, || async {
+        let status = client.pause_status(&name).await.unwrap();
+        assert!(status.pause_flag, "{status:?}");
+        status.consuming_segments.is_empty().then_some(())
+    })
+    .await;
+    let ideal = client
+        .ideal_state(&name, TableType::Realtime)
+        .await
+        .unwrap();
+    assert!(
+        ideal
+            .values()
+            .flat_map(|r| r.values())
+            .all(|s| s == "ONLINE"),
+        "{ideal:?}"
+    );
+    // What was consumed before the pause stays queryable.
+    wait_count(pinot, &name, 5).await;
+
+    // Produced while paused: not consumed (a bounded look, not a proof).
+    pinot.produce_json(&name, None, &rows(5, 3)).await;
+    let sql = format!("SELECT COUNT(*) FROM {name}");
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            pinot.query_count(&sql).await.unwrap(),
+            5,
+            "consumed while paused"
+        );
+    }
+
+    let resumed = client.resume_consumption(&name).await.unwrap();
+    assert!(!resumed.pause_flag, "{resumed:?}");
+    assert!(!client.resume_consumption(&name).await.unwrap().pause_flag);
+    // A new consuming segment continues at the committed offset: nothing is skipped.
+    wait_count(pinot, &name, 8).await;
+    let status = client.pause_status(&name).await.unwrap();
+    assert!(!status.pause_flag, "{status:?}");
+    assert_eq!(status.consuming_segments.len(), 1, "{status:?}");
+
+    // Only REALTIME tables have a pause state: anything else is "Table x_REALTIME not found".
+    let err = client.pause_status(&unique("nope")).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let offline = unique("pause_off");
+    client.create_schema(&schema(&offline, &[])).await.unwrap();
+    client
+        .create_table(&offline_table(&offline, 1))
+        .await
+        .unwrap();
+    let err = client.pause_consumption(&offline).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    client
+        .delete_table(&name, TableType::Realtime, Some("0d"))
+        .await
+        .unwrap();
+    client.delete_schema(&name).await.unwrap();
+    client
+        .delete_table(&offline, TableType::Offline, Some("0d"))
+        .await
+        .unwrap();
+    client.delete_schema(&offline).await.unwrap();
 }
 
 #[tokio::test]

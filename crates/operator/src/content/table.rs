@@ -1,7 +1,8 @@
 //! `PinotTable` → Pinot table config, with the waits a table needs (its schema,
-//! its tenants) and the follow-ups a change needs (rebalance, reload).
+//! its tenants), the follow-ups a change needs (rebalance, reload), and a REALTIME
+//! table's consumption paused or resumed as `spec.consumption` says.
 
-use api::table::TableType as SpecTableType;
+use api::table::{Consumption, TableType as SpecTableType};
 use api::{ContentStatus, DeletionPolicy, PinotSchema, PinotTable};
 use kube::Api;
 use pinot_client::{RebalanceOptions, TableType};
@@ -47,6 +48,33 @@ pub fn follow_ups(before: &Value, desired: &Value) -> FollowUps {
     FollowUps {
         rebalance: replication_changed || REBALANCE_KEYS.iter().any(|k| changed(k)),
         reload: RELOAD_KEYS.iter().any(|k| changed(k)),
+    }
+}
+
+/// The call that brings a REALTIME table's consumption to what the spec asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumptionCall {
+    Pause,
+    Resume,
+}
+
+/// Pure: which call (if any) moves Pinot's pause flag to `desired`. `None` when it is
+/// already there, so a steady state makes no writes.
+pub fn consumption_call(desired: Consumption, paused_in_pinot: bool) -> Option<ConsumptionCall> {
+    match (desired, paused_in_pinot) {
+        (Consumption::Paused, false) => Some(ConsumptionCall::Pause),
+        (Consumption::Running, true) => Some(ConsumptionCall::Resume),
+        (Consumption::Paused, true) | (Consumption::Running, false) => None,
+    }
+}
+
+/// The status note for a table's consumption, after `call` (if one was made).
+fn consumption_note(desired: Consumption, call: Option<ConsumptionCall>) -> Option<&'static str> {
+    match (call, desired) {
+        (Some(ConsumptionCall::Pause), _) => Some("consumption paused"),
+        (Some(ConsumptionCall::Resume), _) => Some("consumption resumed"),
+        (None, Consumption::Paused) => Some("consumption is paused"),
+        (None, Consumption::Running) => None,
     }
 }
 
@@ -105,6 +133,13 @@ impl ContentResource for PinotTable {
     async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
         let desired = self.spec.table.to_json();
         validate::table(&desired)?;
+        if self.spec.consumption == Consumption::Paused
+            && self.spec.table.table_type != SpecTableType::Realtime
+        {
+            return Err(SyncError::InvalidTable(
+                "consumption: Paused applies to REALTIME tables only".into(),
+            ));
+        }
         check_schema(self, cx, &desired).await?;
         check_tenants(cx, &desired).await?;
         let (name, table_type) = (
@@ -116,22 +151,33 @@ impl ContentResource for PinotTable {
             .get_table(name, table_type)
             .await?
             .map(without_type_suffix);
-        match plan(&desired, observed.as_ref(), cx.applied_hash) {
-            Plan::Nothing => Ok(Synced::new(Outcome::InSync)),
+        let mut synced = match plan(&desired, observed.as_ref(), cx.applied_hash) {
+            Plan::Nothing => Synced::new(Outcome::InSync),
             Plan::Create => {
                 cx.pinot.create_table(&desired).await?;
-                Ok(Synced::new(Outcome::Created))
+                Synced::new(Outcome::Created)
             }
             Plan::Update => {
                 cx.pinot.update_table(name, &desired).await?;
                 let before = observed.unwrap_or(Value::Null);
                 let notes = run_follow_ups(self, cx, follow_ups(&before, &desired)).await?;
-                Ok(Synced {
+                Synced {
                     outcome: Outcome::Updated,
                     notes,
-                })
+                }
             }
+        };
+        if table_type == TableType::Realtime {
+            let desired = self.spec.consumption;
+            let call = converge_consumption(cx, name, desired).await?;
+            if call.is_some() && synced.outcome == Outcome::InSync {
+                synced.outcome = Outcome::Updated;
+            }
+            synced
+                .notes
+                .extend(consumption_note(desired, call).map(String::from));
         }
+        Ok(synced)
     }
 
     async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
@@ -211,6 +257,28 @@ async fn run_follow_ups(
     Ok(notes)
 }
 
+/// Reads the REALTIME table's pause flag and pauses or resumes it only when it differs
+/// from `desired` (after a create or update, so a new table is paused at once); returns
+/// the call made.
+async fn converge_consumption(
+    cx: &SyncContext<'_>,
+    name: &str,
+    desired: Consumption,
+) -> Result<Option<ConsumptionCall>, SyncError> {
+    let status = cx.pinot.pause_status(name).await?;
+    let call = consumption_call(desired, status.pause_flag);
+    match call {
+        Some(ConsumptionCall::Pause) => {
+            cx.pinot.pause_consumption(name).await?;
+        }
+        Some(ConsumptionCall::Resume) => {
+            cx.pinot.resume_consumption(name).await?;
+        }
+        None => {}
+    }
+    Ok(call)
+}
+
 /// The tenants a table names must exist (some instance carries their tag).
 async fn check_tenants(cx: &SyncContext<'_>, desired: &Value) -> Result<(), SyncError> {
     let (server, broker) = tenants(desired);
@@ -284,6 +352,35 @@ mod tests {
             &without_type_suffix(from_pinot),
             &spec
         ));
+    }
+
+    #[test]
+    fn consumption_is_only_touched_when_pinot_differs() {
+        use ConsumptionCall::{Pause, Resume};
+        assert_eq!(consumption_call(Consumption::Paused, false), Some(Pause));
+        assert_eq!(consumption_call(Consumption::Running, true), Some(Resume));
+        // Steady states: no call, so a resync makes no writes.
+        assert_eq!(consumption_call(Consumption::Paused, true), None);
+        assert_eq!(consumption_call(Consumption::Running, false), None);
+    }
+
+    #[test]
+    fn consumption_notes_say_what_happened_and_a_standing_pause() {
+        use ConsumptionCall::{Pause, Resume};
+        let note = consumption_note;
+        assert_eq!(
+            note(Consumption::Paused, Some(Pause)),
+            Some("consumption paused")
+        );
+        assert_eq!(
+            note(Consumption::Running, Some(Resume)),
+            Some("consumption resumed")
+        );
+        assert_eq!(
+            note(Consumption::Paused, None),
+            Some("consumption is paused")
+        );
+        assert_eq!(note(Consumption::Running, None), None);
     }
 
     #[test]
