@@ -6,6 +6,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthSpec;
+use crate::deep_storage::DeepStorageSpec;
+use crate::plugins::PluginsSpec;
 use crate::settings::{KubernetesSettings, PinotSettings};
 
 /// Image used when `spec.image` is unset.
@@ -67,6 +70,15 @@ pub struct PinotClusterSpec {
     /// Minion pools.
     #[serde(default)]
     pub minion: RoleSpec,
+    /// Basic authentication. Unset: Pinot accepts every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
+    /// Where segments are stored for good. Unset: the controllers' data volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deep_storage: Option<DeepStorageSpec>,
+    /// Which plugins load, and extra plugin jars.
+    #[serde(default)]
+    pub plugins: PluginsSpec,
     /// How changes reach running pods.
     #[serde(default)]
     pub rollout: RolloutSpec,

@@ -3,8 +3,11 @@
 //! Types only — no I/O. Field doc comments become the CRD's OpenAPI descriptions
 //! (what `kubectl explain` prints), so they are written for users.
 
+pub mod auth;
 pub mod cluster;
 pub mod common;
+pub mod deep_storage;
+pub mod plugins;
 pub mod schema;
 pub mod settings;
 pub mod table;

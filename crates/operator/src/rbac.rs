@@ -34,8 +34,12 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["pinotclusters/finalizers"],
         &["update"],
     ),
-    // Credentials of external clusters: read one Secret by name, never list.
-    ("", &["secrets"], &["get"]),
+    // Passwords and storage keys: each Secret read by name, never listed or watched
+    // (a rotation is picked up at the next resync). The credentials Secret of a
+    // deployed cluster is applied, and deleted when auth is switched off.
+    ("", &["secrets"], &["get", "create", "patch", "delete"]),
+    // Workload identity for deep storage.
+    ("", &["serviceaccounts"], &["get", "create", "patch"]),
     // Workloads of deployed clusters, applied server-side (an apply that creates an
     // object needs `create` as well as `patch`) and watched.
     (
@@ -105,14 +109,16 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_never_listed_or_written() {
+    fn secrets_are_never_listed_or_watched() {
         let secrets = rules().into_iter().find(|r| {
             r.resources
                 .as_ref()
                 .unwrap()
                 .contains(&"secrets".to_string())
         });
-        assert_eq!(secrets.unwrap().verbs, vec!["get"]);
+        let verbs = secrets.unwrap().verbs;
+        assert!(!verbs.contains(&"list".to_string()));
+        assert!(!verbs.contains(&"watch".to_string()));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use api::PinotCluster;
 use api::common::condition::{AVAILABLE, DEGRADED, PAUSED, PROGRESSING};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
@@ -826,6 +826,130 @@ async fn paused_holds_changes_and_a_pool_config_change_rolls_only_that_pool() {
     operator.stop().await;
 }
 
+/// `spec.auth` with users in a Secret: the pods' config never holds a password.
+fn with_auth(image: &str) -> Value {
+    let mut spec = small(image);
+    spec["auth"] = json!({"adminUser": "admin", "users": [
+        {"name": "admin", "passwordSecretRef": {"name": "users", "key": "admin"}},
+        {"name": "reader", "passwordSecretRef": {"name": "users", "key": "reader"},
+         "permissions": ["Read"], "tables": ["orders"]}]});
+    spec
+}
+
+async fn put_users(env: &Env, admin: &str, reader: &str) {
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "users"},
+                        "stringData": {"admin": admin, "reader": reader}});
+    common::apply(&env.client, &env.ns, secret).await;
+}
+
+async fn secret_text(env: &Env, name: &str, key: &str) -> Option<String> {
+    let secret = env.api::<Secret>().get_opt(name).await.unwrap()?;
+    let bytes = secret.data?.get(key)?.0.clone();
+    Some(String::from_utf8(bytes).unwrap())
+}
+
+#[tokio::test]
+async fn auth_keeps_passwords_in_secrets_and_a_rotation_rolls_only_the_pools_using_it() {
+    let env = Env::new("cluster-auth").await;
+    let operator = Operator::start(&env.client, &env.ns);
+
+    // The users' Secret is missing: reported, and nothing is deployed.
+    env.apply_cluster("sales", with_auth(OLD_IMAGE)).await;
+    env.eventually("CredentialsUnavailable", || async {
+        let cluster = env.cluster("sales").await;
+        let degraded = condition(&cluster, DEGRADED)?;
+        (degraded.reason == "CredentialsUnavailable"
+            && degraded.message.contains("Secret users not found"))
+        .then_some(())
+    })
+    .await;
+    assert!(env.sets("sales").await.is_empty());
+
+    put_users(&env, "admin-pw-1", "reader-pw-1").await;
+    env.wait_settled("sales").await;
+    let config_maps = env
+        .api::<ConfigMap>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    for cm in &config_maps.items {
+        let text = serde_json::to_string(&cm.data).unwrap();
+        assert!(!text.contains("pw-1"), "{} holds a password", cm.name_any());
+    }
+    let controller_conf = config_maps
+        .items
+        .iter()
+        .find(|cm| cm.name_any() == "sales-controller-main")
+        .and_then(|cm| cm.data.as_ref()?.get("pinot-controller.conf").cloned())
+        .unwrap();
+    assert!(controller_conf.contains("controller.admin.access.control.principals=admin,reader"));
+    assert!(controller_conf.contains("config.paths=/var/pinot/credentials/pinot.properties"));
+    let controller_secret = secret_text(&env, "sales-credentials", "controller.properties")
+        .await
+        .unwrap();
+    assert!(
+        controller_secret
+            .contains("controller.admin.access.control.principals.reader.password=reader-pw-1")
+    );
+    let server_secret = secret_text(&env, "sales-credentials", "server.properties")
+        .await
+        .unwrap();
+    assert!(server_secret.contains("pinot.server.segment.fetcher.auth.token=Basic "));
+    assert!(!server_secret.contains("reader-pw-1"));
+    for pod in env.pods("sales").await {
+        let mounted = pod
+            .spec
+            .as_ref()
+            .unwrap()
+            .volumes
+            .iter()
+            .flatten()
+            .any(|v| {
+                v.secret.as_ref().and_then(|s| s.secret_name.as_deref())
+                    == Some("sales-credentials")
+            });
+        let zookeeper = label(&pod, "pinot.operator.dev/component") == "zookeeper";
+        assert_eq!(mounted, !zookeeper, "{} credentials mount", pod.name_any());
+    }
+
+    // A reader's new password restarts controllers and brokers only (picked up at
+    // the next resync: Secrets are read by name, never watched).
+    let before = uids(&env, "sales").await;
+    put_users(&env, "admin-pw-1", "reader-pw-2").await;
+    env.eventually("controllers and brokers to restart", || async {
+        let now = uids(&env, "sales").await;
+        let rolled = now
+            .iter()
+            .filter(|(n, _)| n.contains("-controller-") || n.contains("-broker-"));
+        let all = rolled.clone().count() == 2;
+        (all && rolled.into_iter().all(|(n, u)| before.get(n) != Some(u))).then_some(())
+    })
+    .await;
+    env.wait_settled("sales").await;
+    let after = uids(&env, "sales").await;
+    for (name, uid) in &before {
+        let uses_reader = name.contains("-controller-") || name.contains("-broker-");
+        assert_eq!(after[name] != *uid, uses_reader, "{name}");
+    }
+    assert!(
+        secret_text(&env, "sales-credentials", "broker.properties")
+            .await
+            .unwrap()
+            .contains("reader-pw-2")
+    );
+
+    // Auth switched off: the credentials Secret goes.
+    env.apply_cluster("sales", small(OLD_IMAGE)).await;
+    env.eventually("the credentials Secret to be deleted", || async {
+        secret_text(&env, "sales-credentials", "controller.properties")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    operator.stop().await;
+}
+
 #[tokio::test]
 async fn shrinking_a_server_pool_waits_for_pinot_and_stopping_scales_to_zero() {
     let env = Env::new("cluster-scale").await;
@@ -950,7 +1074,7 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
 
     let pinot_env = testenv::pinot::Pinot::shared();
     let metrics = Arc::new(Metrics::default());
-    let client = pinot::client(&pinot_env.controller_url(), metrics.clone()).unwrap();
+    let client = pinot::client(&pinot_env.controller_url(), None, metrics.clone()).unwrap();
     let table = "cluster_drain";
     client.create_schema(&drain_schema(table)).await.unwrap();
     client.create_table(&drain_table(table)).await.unwrap();
@@ -1024,7 +1148,7 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
         .unwrap();
 
     // Unreachable Pinot: reported, never guessed.
-    let dead = pinot::client("http://127.0.0.1:9", metrics).unwrap();
+    let dead = pinot::client("http://127.0.0.1:9", None, metrics).unwrap();
     let view = pinot::read_view(&dead).await;
     assert!(matches!(view, PinotView::Unreachable(_)), "{view:?}");
     let error = pinot::drain(Some(&dead), &view, &leaving)

@@ -4,14 +4,14 @@
 
 use std::fmt::Debug;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::core::NamespaceResourceScope;
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::build::DesiredPool;
+use super::build::{DesiredCluster, DesiredPool, credentials_secret_name};
 use super::error::ClusterError;
 use super::rollout::PodRef;
 
@@ -28,6 +28,32 @@ pub async fn apply_pool(
     }
     apply(client, namespace, &pool.pdb).await?;
     apply(client, namespace, &pool.statefulset).await
+}
+
+/// Applies what pools share (credentials Secret, ServiceAccount) before any pool
+/// mounts it. A credentials Secret the spec no longer needs is deleted: it holds
+/// passwords.
+pub async fn apply_shared(
+    client: &Client,
+    namespace: &str,
+    desired: &DesiredCluster,
+) -> Result<(), ClusterError> {
+    match &desired.credentials {
+        Some(secret) => apply(client, namespace, secret).await?,
+        None => {
+            let name = credentials_secret_name(&desired.cluster);
+            let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    if let Some(account) = &desired.service_account {
+        apply(client, namespace, account).await?;
+    }
+    Ok(())
 }
 
 async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<(), ClusterError>

@@ -2,7 +2,9 @@
 //!
 //! Precedence, lowest first: what the operator must set (cluster, ZooKeeper, ports,
 //! data directories, instance id from the pod hostname), the pool's tenant tags,
-//! the operator's role defaults, then the user's merged `pinot.properties`. A key is
+//! the production settings (auth, deep storage; secrets stay out: they are in a
+//! file `config.paths` names), the operator's role defaults, then the user's merged
+//! `pinot.properties`. A key is
 //! written once, at the level that wins: Pinot reads the file with
 //! commons-configuration, which turns a repeated key into a list rather than letting
 //! the last one win.
@@ -23,6 +25,10 @@ pub struct ConfInput<'a> {
     pub tenant: Option<&'a str>,
     /// Merged `pinot.properties` of cluster, role and pool.
     pub properties: &'a BTreeMap<String, String>,
+    /// Properties from `spec.auth` and `spec.deepStorage` (no secrets).
+    pub production: &'a [(String, String)],
+    /// File with the secret properties, loaded by Pinot through `config.paths`.
+    pub secret_file: Option<&'a str>,
 }
 
 /// The rendered file and the effective key/value map it encodes.
@@ -44,11 +50,19 @@ impl RenderedConf {
 
 type Layer = (&'static str, Vec<(String, String)>);
 
+/// Pinot loads the properties files this key lists as extra, lower-precedence sources.
+pub const SECRET_FILES_KEY: &str = "config.paths";
+
 /// Renders the `.conf` of one pool.
 pub fn render(input: &ConfInput<'_>) -> RenderedConf {
-    let layers: [Layer; 4] = [
+    let mut production = input.production.to_vec();
+    if let Some(file) = input.secret_file {
+        production.push(pair(SECRET_FILES_KEY, file));
+    }
+    let layers: [Layer; 5] = [
         ("required by the operator", required(input)),
         ("tenant tags", tenant_tags(input)),
+        ("spec auth and deepStorage", production),
         (
             "operator defaults for this role",
             role_defaults(input.component),
@@ -155,6 +169,15 @@ fn role_defaults(component: Component) -> Vec<(String, String)> {
     }
 }
 
+/// A properties file of `pairs`, under a header.
+pub fn properties_text(header: &str, pairs: &[(String, String)]) -> String {
+    let mut text = format!("# {header}\n");
+    for (key, value) in pairs {
+        let _ = writeln!(text, "{key}={}", escape_value(value));
+    }
+    text
+}
+
 /// A value must stay on one line: a newline would inject another property.
 fn escape_value(value: &str) -> String {
     value
@@ -182,6 +205,8 @@ mod tests {
             zookeeper: "analytics-zookeeper.data.svc:2181",
             tenant,
             properties: &properties,
+            production: &[],
+            secret_file: None,
         })
     }
 

@@ -17,7 +17,8 @@ use pinot_client::PinotClient;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{apply_pool, delete_pods};
+use super::additions::referenced_secrets;
+use super::apply::{apply_pool, apply_shared, delete_pods};
 use super::build::{DesiredCluster, build};
 use super::component::Component;
 use super::drain::{leaving, needs_drain};
@@ -28,6 +29,7 @@ use super::names::{CLUSTER_LABEL, MANAGED_BY_LABEL, PoolId};
 use super::observe::{self, Observed};
 use super::pinot::{self, Drain};
 use super::rollout::{Policy, Step, plan, progress, targets};
+use super::secrets;
 use super::status::{self, Outcome};
 use crate::context::Context;
 use crate::metrics::ClusterLabels;
@@ -87,11 +89,17 @@ struct Seen {
 }
 
 async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Action, ClusterError> {
-    let desired = match build(cluster) {
+    let namespace = cluster.namespace().unwrap_or_default();
+    let refs = referenced_secrets(&cluster.spec);
+    let built = match secrets::read(&ctx.client, &namespace, &refs).await {
+        Ok(values) => build(cluster, &values),
+        Err(error) => Err(error),
+    };
+    let desired = match built {
         Ok(desired) => desired,
+        Err(error @ ClusterError::Kubernetes(_)) => return Err(error),
         Err(error) => return report_invalid(cluster, ctx, error).await,
     };
-    let namespace = cluster.namespace().unwrap_or_default();
     let name = cluster.name_any();
     let naming = Naming {
         cluster: &name,
@@ -211,7 +219,11 @@ async fn look_at_pinot(
             PinotView::Unreachable("no Pinot controller pod is ready".into()),
         );
     }
-    match pinot::client(&desired.controller_url, ctx.metrics.clone()) {
+    match pinot::client(
+        &desired.controller_url,
+        desired.admin.clone(),
+        ctx.metrics.clone(),
+    ) {
         Ok(client) => {
             let view = pinot::read_view(&client).await;
             (Some(client), view)
@@ -248,6 +260,9 @@ async fn execute(
     policy: &Policy,
     naming: &Naming<'_>,
 ) -> Result<Option<String>, ClusterError> {
+    if !policy.paused {
+        apply_shared(&ctx.client, namespace, &seen.desired).await?;
+    }
     let pool = |id: &PoolId| {
         seen.desired
             .pools

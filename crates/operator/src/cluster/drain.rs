@@ -118,7 +118,7 @@ mod tests {
 
     fn pools() -> Vec<DesiredPool> {
         let cluster = serde_yaml::from_str(crate::cluster::build::tests::HETEROGENEOUS).unwrap();
-        build(&cluster).unwrap().pools
+        build(&cluster, &Default::default()).unwrap().pools
     }
 
     fn hot(pools: &[DesiredPool]) -> &DesiredPool {

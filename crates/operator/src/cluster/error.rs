@@ -6,6 +6,10 @@ pub enum ClusterError {
     /// The spec cannot be deployed as written; nothing is changed until it is fixed.
     #[error("{0}")]
     InvalidSpec(String),
+    /// A Secret key the spec references (password, storage credentials) cannot be
+    /// read; nothing is changed until it can.
+    #[error("{0}")]
+    CredentialsUnavailable(String),
     /// The apiserver refused an object (e.g. a change to an immutable field).
     #[error("applying {object} failed: {source}")]
     ApplyFailed {
@@ -29,6 +33,7 @@ impl ClusterError {
     pub fn reason(&self) -> &'static str {
         match self {
             ClusterError::InvalidSpec(_) => "InvalidSpec",
+            ClusterError::CredentialsUnavailable(_) => "CredentialsUnavailable",
             ClusterError::ApplyFailed { .. } => "ApplyFailed",
             ClusterError::ScaleDownBlocked(_) => "ScaleDownBlocked",
             ClusterError::DrainFailed(_) => "DrainFailed",

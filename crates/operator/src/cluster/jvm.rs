@@ -27,14 +27,17 @@ pub fn java_opts(
     component: Component,
     jvm_options: Option<&str>,
     resources: Option<&ResourceRequirements>,
+    settings: &[String],
 ) -> String {
     let tuning = jvm_options
         .map(str::to_owned)
         .or_else(|| heap_options(resources));
-    match tuning {
-        Some(tuning) => format!("{} {tuning}", base_options(component)),
-        None => base_options(component),
-    }
+    // Settings (e.g. plugin directories) come after the base options: for a repeated
+    // `-D` the JVM keeps the last.
+    let mut options = vec![base_options(component)];
+    options.extend(settings.iter().cloned());
+    options.extend(tuning);
+    options.join(" ")
 }
 
 /// `-Xms`/`-Xmx` at half the memory limit; `None` without a limit (the JVM then
@@ -115,11 +118,11 @@ mod tests {
 
     #[test]
     fn user_jvm_options_replace_the_derived_heap() {
-        let opts = java_opts(Component::Server, Some("-Xmx3g"), Some(&limit("8Gi")));
+        let opts = java_opts(Component::Server, Some("-Xmx3g"), Some(&limit("8Gi")), &[]);
         assert!(opts.ends_with(" -Xmx3g"), "{opts}");
         assert!(!opts.contains("-Xms"), "{opts}");
         assert!(opts.contains("pinot-server-log4j2.xml"), "{opts}");
-        let derived = java_opts(Component::Broker, None, Some(&limit("8Gi")));
+        let derived = java_opts(Component::Broker, None, Some(&limit("8Gi")), &[]);
         assert!(derived.ends_with("-Xms4096m -Xmx4096m"), "{derived}");
     }
 

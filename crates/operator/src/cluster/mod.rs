@@ -15,11 +15,14 @@
 //!   [`pinot`]/[`drain`]: tags and the drain before a server scale-down), then
 //!   [`status`] (pure) and [`events`] report it.
 
+pub mod additions;
 pub mod apply;
+pub mod auth;
 pub mod build;
 pub mod component;
 pub mod config;
 pub mod controller;
+pub mod deep_storage;
 pub mod drain;
 pub mod error;
 pub mod events;
@@ -29,7 +32,9 @@ pub mod merge;
 pub mod names;
 pub mod observe;
 pub mod pinot;
+pub mod plugins;
 pub mod rollout;
+pub mod secrets;
 pub mod status;
 pub mod validate;
 

@@ -17,6 +17,8 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// compares it with the desired hash to see whether the pool needs an apply.
 pub const APPLIED_HASH_ANNOTATION: &str = "pinot.operator.dev/applied-hash";
 /// On a pod template: hash of the rendered `.conf`, so a config change rolls the pool.
+/// Hash of the Secret values a pod reads (passwords, storage keys); never the values.
+pub const SECRETS_HASH_ANNOTATION: &str = "pinot.operator.dev/secrets-hash";
 pub const CONFIG_HASH_ANNOTATION: &str = "pinot.operator.dev/config-hash";
 /// Set by the StatefulSet controller on every pod: the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pinot_client::{ClientConfig, PinotClient, RebalanceOptions, TableType};
+use pinot_client::{Auth, ClientConfig, PinotClient, RebalanceOptions, TableType};
 
 use super::build::DesiredPool;
 use super::drain::{departed, hosting, tags_differ, wanted_tags};
@@ -16,13 +16,14 @@ use super::observe::Observed;
 use crate::metrics::{Metrics, PinotCallMetrics};
 
 /// A client that fails fast: a reconcile must not stall on an unreachable Pinot.
-pub fn client(url: &str, metrics: Arc<Metrics>) -> Result<PinotClient, String> {
+pub fn client(url: &str, auth: Option<Auth>, metrics: Arc<Metrics>) -> Result<PinotClient, String> {
     let url = url
         .parse()
         .map_err(|e| format!("invalid controller URL {url}: {e}"))?;
     let mut config = ClientConfig::new(url);
     config.timeout = Duration::from_secs(5);
     config.max_retries = 0;
+    config.auth = auth;
     config.observer = Some(Arc::new(PinotCallMetrics(metrics)));
     PinotClient::new(config).map_err(|e| e.to_string())
 }

@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn a_settled_cluster_is_available_and_not_progressing() {
         let c = cluster(HETEROGENEOUS);
-        let d = build(&c).unwrap();
+        let d = build(&c, &Default::default()).unwrap();
         let observed = running(&d, "apachepinot/pinot:1.5.1");
         let status = compute(
             &c,
@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn a_rollout_shows_old_current_and_new_target() {
         let c = cluster(&HETEROGENEOUS.replace("pinot:1.5.1", "pinot:1.5.2"));
-        let d = build(&c).unwrap();
+        let d = build(&c, &Default::default()).unwrap();
         let observed = running(&d, "apachepinot/pinot:1.5.1");
         let step = Step::Update(PoolId::new(Component::Controller, "main"));
         let notes = ["Pinot health checks skipped: unreachable".to_owned()];
@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn paused_and_errors_are_conditions() {
         let c = cluster(&HETEROGENEOUS.replace("spec:\n", "spec:\n  rollout: {paused: true}\n"));
-        let d = build(&c).unwrap();
+        let d = build(&c, &Default::default()).unwrap();
         let observed = Observed::default();
         let step = Step::Paused(Box::new(Step::Create(PoolId::zookeeper())));
         let error = ClusterError::ScaleDownBlocked("Pinot unreachable".into());
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn statefulsets_of_removed_pools_are_pointed_out() {
-        let d = build(&cluster(HETEROGENEOUS)).unwrap();
+        let d = build(&cluster(HETEROGENEOUS), &Default::default()).unwrap();
         let mut observed = running(&d, "x");
         assert_eq!(leftover_note(&d, &observed), None);
         let gone = ObservedPool {

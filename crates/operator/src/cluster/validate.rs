@@ -83,7 +83,14 @@ const OPERATOR_OWNED: &[(&str, &str)] = &[
         "pinot.set.instance.id.to.hostname",
         "instance ids must follow the stable pod names",
     ),
-    ("controller.data.dir", "it must stay on the data volume"),
+    (
+        "controller.data.dir",
+        "set spec.deepStorage (otherwise it stays on the data volume)",
+    ),
+    (
+        "config.paths",
+        "the operator loads its credentials file through it; mount files with spec.plugins or kubernetes settings instead",
+    ),
     (
         "pinot.server.instance.dataDir",
         "it must stay on the data volume",

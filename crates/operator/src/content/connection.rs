@@ -7,10 +7,12 @@ use std::sync::Arc;
 use api::PinotCluster;
 use api::cluster::ExternalCluster;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use pinot_client::{Auth, CallObserver, ClientConfig, PinotClient};
 
 use super::error::SyncError;
+use crate::cluster::auth::{admin_credentials, admin_secret_ref};
+use crate::cluster::secrets;
 
 /// Port of the Pinot controller's REST API in clusters this operator deploys.
 pub const CONTROLLER_PORT: u16 = 9000;
@@ -34,7 +36,7 @@ pub async fn connect(
         .ok_or_else(|| SyncError::ClusterNotFound(name.to_owned()))?;
     let mut config = match &cluster.spec.external {
         Some(external) => external_config(kube, namespace, external).await?,
-        None => ClientConfig::new(parse_url(&deployed_controller_url(name, namespace))?),
+        None => deployed_config(kube, namespace, &cluster).await?,
     };
     config.observer = observer;
     PinotClient::new(config).map_err(|e| SyncError::ClusterNotReady(e.to_string()))
@@ -54,6 +56,25 @@ async fn external_config(
         })?;
         config.auth = Some(auth_from_secret(&secret_ref.name, &secret)?);
     }
+    Ok(config)
+}
+
+/// A deployed cluster: its controller Service, as the admin user when auth is on.
+async fn deployed_config(
+    kube: &Client,
+    namespace: &str,
+    cluster: &PinotCluster,
+) -> Result<ClientConfig, SyncError> {
+    let name = cluster.name_any();
+    let mut config = ClientConfig::new(parse_url(&deployed_controller_url(&name, namespace))?);
+    let Some(auth) = &cluster.spec.auth else {
+        return Ok(config);
+    };
+    let refs: Vec<_> = admin_secret_ref(auth).into_iter().collect();
+    let values = secrets::read(kube, namespace, &refs)
+        .await
+        .map_err(|e| SyncError::CredentialsUnavailable(e.to_string()))?;
+    config.auth = admin_credentials(auth, &values);
     Ok(config)
 }
 

@@ -34,6 +34,9 @@ pub enum SyncError {
     /// Deletion waits: Pinot will not delete a schema that a table still uses.
     #[error("schema is still used by a table; deletion waits: {0}")]
     SchemaInUse(String),
+    /// Pinot refused the operator's credentials (HTTP 401/403).
+    #[error("Pinot refused the operator's credentials (check the cluster's auth Secret): {0}")]
+    AccessDenied(String),
     #[error("Pinot is unreachable: {0}")]
     PinotUnreachable(String),
     /// Pinot answered with an error; its message is kept verbatim.
@@ -58,6 +61,7 @@ impl SyncError {
             SyncError::TenantNotFound(_) => "TenantNotFound",
             SyncError::IncompatibleSchemaChange(_) => "IncompatibleSchemaChange",
             SyncError::SchemaInUse(_) => "SchemaInUse",
+            SyncError::AccessDenied(_) => "AccessDenied",
             SyncError::PinotUnreachable(_) => "PinotUnreachable",
             SyncError::PinotRejected(_) => "PinotRejected",
             SyncError::Kubernetes(_) => "KubernetesError",
@@ -74,6 +78,7 @@ impl SyncError {
                 | SyncError::SchemaMismatch(_)
                 | SyncError::IncompatibleSchemaChange(_)
                 | SyncError::PinotRejected(_)
+                | SyncError::AccessDenied(_)
         )
     }
 }
@@ -82,6 +87,8 @@ impl From<PinotError> for SyncError {
     fn from(e: PinotError) -> Self {
         if e.is_unreachable() {
             SyncError::PinotUnreachable(e.to_string())
+        } else if matches!(e.status(), Some(401 | 403)) {
+            SyncError::AccessDenied(e.to_string())
         } else {
             SyncError::PinotRejected(e.to_string())
         }

@@ -9,7 +9,7 @@ use api::common::condition::SYNCED;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, Resource, ResourceExt};
-use pinot_client::{ClientConfig, PinotClient};
+use pinot_client::{Auth, ClientConfig, PinotClient};
 use pinot_operator::context::Context;
 use pinot_operator::metrics::Metrics;
 use serde::de::DeserializeOwned;
@@ -54,7 +54,12 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(prefix: &str) -> Harness {
-        let h = Harness::start_without_controllers(prefix).await;
+        Harness::start_on(prefix, Pinot::shared()).await
+    }
+
+    /// Controllers running against `pinot_env` (authenticating when it has auth on).
+    pub async fn start_on(prefix: &str, pinot_env: &Pinot) -> Harness {
+        let h = Harness::without_controllers(prefix, pinot_env).await;
         // A short resync so drift made directly in Pinot is reverted within the test.
         let ctx = Arc::new(Context::new(
             h.client.clone(),
@@ -68,23 +73,35 @@ impl Harness {
 
     /// The namespace and the external `PinotCluster`, but no controllers.
     pub async fn start_without_controllers(prefix: &str) -> Harness {
+        Harness::without_controllers(prefix, Pinot::shared()).await
+    }
+
+    /// The namespace and an external `PinotCluster` named `pinot` for `pinot_env`,
+    /// with an auth Secret `pinot-admin` when the Pinot has basic auth on.
+    async fn without_controllers(prefix: &str, pinot_env: &Pinot) -> Harness {
         let env = Kubernetes::shared();
-        let pinot_env = Pinot::shared();
         let client = env.client().await;
         install_crds(&client).await;
         let ns = env.create_namespace(prefix).await;
-        apply(
-            &client,
-            &ns,
-            external_cluster("pinot", &pinot_env.controller_url()),
-        )
-        .await;
+        let mut cluster = external_cluster("pinot", &pinot_env.controller_url());
+        let mut config = ClientConfig::new(pinot_env.controller_url().parse().unwrap());
+        if let Some(auth) = pinot_env.basic_auth() {
+            apply(
+                &client,
+                &ns,
+                auth_secret("pinot-admin", &auth.username, &auth.password),
+            )
+            .await;
+            cluster["spec"]["external"]["authSecretRef"] = json!({"name": "pinot-admin"});
+            config.auth = Some(Auth::Basic {
+                username: auth.username.clone(),
+                password: auth.password.clone(),
+            });
+        }
+        apply(&client, &ns, cluster).await;
         let metrics = Arc::new(Metrics::default());
         let shutdown = CancellationToken::new();
-        let pinot = PinotClient::new(ClientConfig::new(
-            pinot_env.controller_url().parse().unwrap(),
-        ))
-        .unwrap();
+        let pinot = PinotClient::new(config).unwrap();
         Harness {
             client,
             ns,
@@ -228,7 +245,11 @@ pub async fn apply(client: &Client, ns: &str, obj: Value) {
     let mut obj: kube::api::DynamicObject = serde_json::from_value(obj).unwrap();
     obj.metadata.namespace = Some(ns.to_owned());
     let types = obj.types.clone().unwrap();
-    let (group, version) = types.api_version.split_once('/').unwrap();
+    // The core group's apiVersion is a bare `v1`.
+    let (group, version) = types
+        .api_version
+        .split_once('/')
+        .unwrap_or(("", types.api_version.as_str()));
     let gvk = kube::core::GroupVersionKind::gvk(group, version, &types.kind);
     let plural = format!("{}s", types.kind.to_lowercase());
     let resource = kube::core::ApiResource::from_gvk_with_plural(&gvk, &plural);
@@ -245,6 +266,12 @@ pub async fn apply(client: &Client, ns: &str, obj: Value) {
 pub fn external_cluster(name: &str, url: &str) -> Value {
     json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
            "metadata": {"name": name}, "spec": {"external": {"controllerUrl": url}}})
+}
+
+/// A Secret with basic-auth credentials, as `authSecretRef` reads it.
+pub fn auth_secret(name: &str, username: &str, password: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+           "stringData": {"username": username, "password": password}})
 }
 
 pub fn resource(kind: &str, name: &str, spec: Value) -> Value {

@@ -2,24 +2,29 @@
 //! objects (and hashes), which is what lets the planner compare them with what is
 //! running without remembering anything.
 
+mod credentials;
 mod meta;
 mod pod;
 mod pool;
 mod workload;
 mod zookeeper;
 
+pub use credentials::{SECRET_FILE, credentials_secret_name, service_account_name};
 pub use meta::hash;
+pub use pod::container_security_context;
 pub use pool::expected_tags;
 pub use zookeeper::DEFAULT_ZOOKEEPER_IMAGE;
 
 use api::cluster::DEFAULT_IMAGE;
 use api::{PinotCluster, PinotClusterSpec};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::{Resource, ResourceExt};
 
+use super::additions::SecretValues;
+use super::auth::admin_credentials;
 use super::component::PINOT_ROLES;
 use super::error::ClusterError;
 use super::names::{APPLIED_HASH_ANNOTATION, PoolId, helix_cluster_name, zookeeper_address};
@@ -29,12 +34,20 @@ use crate::content::connection::deployed_controller_url;
 /// Everything a deployed cluster should consist of.
 #[derive(Debug, Clone)]
 pub struct DesiredCluster {
+    /// `metadata.name` of the `PinotCluster`.
+    pub cluster: String,
     /// Pinot image (the target version).
     pub image: String,
     pub controller_url: String,
     /// Pools in deployment order: ZooKeeper (if managed), controllers, brokers,
     /// servers, minions; within a role in spec order.
     pub pools: Vec<DesiredPool>,
+    /// Secret Pinot properties per role (`spec.auth`, deep storage keys).
+    pub credentials: Option<Secret>,
+    /// ServiceAccount for deep storage workload identity.
+    pub service_account: Option<ServiceAccount>,
+    /// Credentials the operator uses for its own Pinot calls.
+    pub admin: Option<pinot_client::Auth>,
 }
 
 /// The objects of one pool, applied together.
@@ -99,10 +112,15 @@ pub struct PinotScope<'a> {
     pub cluster_name: String,
     pub zookeeper: String,
     pub image: String,
+    pub production: &'a credentials::Production,
 }
 
-/// Builds every object of a deployed cluster.
-pub fn build(cluster: &PinotCluster) -> Result<DesiredCluster, ClusterError> {
+/// Builds every object of a deployed cluster; `secrets` holds the values of every
+/// Secret key the spec references ([`super::additions::referenced_secrets`]).
+pub fn build(
+    cluster: &PinotCluster,
+    secrets: &SecretValues,
+) -> Result<DesiredCluster, ClusterError> {
     let name = cluster.name_any();
     let namespace = cluster.namespace().unwrap_or_default();
     let spec = &cluster.spec;
@@ -141,8 +159,10 @@ pub fn build(cluster: &PinotCluster) -> Result<DesiredCluster, ClusterError> {
         .image
         .clone()
         .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
+    let production = credentials::production(&scope, spec, secrets);
     let pinot = PinotScope {
         scope: &scope,
+        production: &production,
         spec,
         cluster_name: helix_cluster_name(spec.cluster_name.as_deref(), &name),
         zookeeper: zookeeper_connect,
@@ -157,11 +177,20 @@ pub fn build(cluster: &PinotCluster) -> Result<DesiredCluster, ClusterError> {
         }
     }
     Ok(DesiredCluster {
+        cluster: name.clone(),
         image,
         controller_url: deployed_controller_url(&name, &namespace),
         pools,
+        credentials: production.credentials,
+        service_account: production.service_account,
+        admin: spec
+            .auth
+            .as_ref()
+            .and_then(|auth| admin_credentials(auth, secrets)),
     })
 }
 
+#[cfg(test)]
+mod production_tests;
 #[cfg(test)]
 pub(crate) mod tests;

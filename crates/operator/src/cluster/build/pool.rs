@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 
 use api::cluster::{PoolSpec, RoleSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    PodTemplateSpec, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath,
+    PodTemplateSpec, SecretVolumeSource, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::credentials::{
+    RoleExtras, SECRET_DIR, SECRET_FILE, credentials_secret_name, service_account_name,
+};
 use super::meta::{hash, object_meta};
 use super::pod::{container_security_context, env, env_var, pod_spec, probes};
 use super::workload::{
@@ -24,10 +27,12 @@ use crate::cluster::config::{ConfInput, RenderedConf, render};
 use crate::cluster::jvm::java_opts;
 use crate::cluster::merge::{PoolSettings, pool_settings};
 use crate::cluster::names::{
-    CONFIG_HASH_ANNOTATION, PoolId, client_service as client_service_name, common_labels,
+    CONFIG_HASH_ANNOTATION, PoolId, SECRETS_HASH_ANNOTATION, client_service as client_service_name,
+    common_labels,
 };
 
 const CONFIG_VOLUME: &str = "config";
+const CREDENTIALS_VOLUME: &str = "credentials";
 const MINION_DATA_DIR: &str = "/var/pinot/minion/data";
 
 /// Builds one pool of a Pinot role.
@@ -44,12 +49,15 @@ pub fn pinot_pool(
         &[&spec.pinot, &role.pinot, &pool.pinot],
         &[&spec.kubernetes, &role.kubernetes, &pool.kubernetes],
     );
+    let extras = cx.production.role(component);
     let conf = render(&ConfInput {
         component,
         cluster_name: &cx.cluster_name,
         zookeeper: &cx.zookeeper,
         tenant: pool.tenant.as_deref(),
         properties: &settings.pinot.properties,
+        production: &extras.additions.properties,
+        secret_file: extras.secret_key.as_ref().map(|_| SECRET_FILE),
     });
     let ports: Vec<(&'static str, i32)> = component
         .ports()
@@ -88,7 +96,7 @@ pub fn pinot_pool(
             well_known,
         ));
     }
-    let template = pod_template(cx, &id, &settings, &conf, &ports);
+    let template = pod_template(cx, &id, &settings, &conf, &ports, &extras);
     let claims = if component.has_volume() {
         vec![claim(component, &settings)]
     } else {
@@ -155,6 +163,7 @@ fn pod_template(
     settings: &PoolSettings,
     conf: &RenderedConf,
     ports: &[(&'static str, i32)],
+    extras: &RoleExtras,
 ) -> PodTemplateSpec {
     let component = id.component;
     let k8s = &settings.kubernetes;
@@ -186,21 +195,33 @@ fn pod_template(
         }
         None => {}
     }
+    let added = &extras.additions;
+    if let Some(key) = &extras.secret_key {
+        mounts.push(VolumeMount {
+            name: CREDENTIALS_VOLUME.into(),
+            mount_path: SECRET_DIR.into(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+        volumes.push(credentials_volume(cx.scope.name, key));
+    }
+    mounts.extend(added.mounts.iter().cloned());
+    volumes.extend(added.volumes.iter().cloned());
+    let mut operator_env = vec![env_var(
+        "JAVA_OPTS",
+        java_opts(
+            component,
+            settings.pinot.jvm_options.as_deref(),
+            k8s.resources.as_ref(),
+            &added.jvm_flags,
+        ),
+    )];
+    operator_env.extend(added.env.iter().cloned());
     let mut container = Container {
         name: "pinot".into(),
         image: Some(cx.image.clone()),
         args: Some(args(cx, component)),
-        env: Some(env(
-            vec![env_var(
-                "JAVA_OPTS",
-                java_opts(
-                    component,
-                    settings.pinot.jvm_options.as_deref(),
-                    k8s.resources.as_ref(),
-                ),
-            )],
-            k8s,
-        )),
+        env: Some(env(operator_env, k8s)),
         ports: Some(
             ports
                 .iter()
@@ -224,18 +245,46 @@ fn pod_template(
     labels.extend(id.labels(cx.scope.name));
     let mut annotations = k8s.pod_annotations.clone();
     annotations.insert(CONFIG_HASH_ANNOTATION.into(), hash(&conf.text));
+    if let Some(secrets) = &extras.secrets_hash {
+        annotations.insert(SECRETS_HASH_ANNOTATION.into(), secrets.clone());
+    }
+    let mut spec = pod_spec(container, volumes, k8s, component.default_grace_seconds());
+    if !added.init_containers.is_empty() {
+        spec.init_containers = Some(added.init_containers.clone());
+    }
+    let workload_identity = cx.production.service_account.is_some()
+        && matches!(
+            component,
+            Component::Controller | Component::Server | Component::Minion
+        );
+    if workload_identity && spec.service_account_name.is_none() {
+        spec.service_account_name = Some(service_account_name(cx.scope.name));
+    }
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
             annotations: Some(annotations),
             ..ObjectMeta::default()
         }),
-        spec: Some(pod_spec(
-            container,
-            volumes,
-            k8s,
-            component.default_grace_seconds(),
-        )),
+        spec: Some(spec),
+    }
+}
+
+/// The role's file of the credentials Secret, as `pinot.properties`.
+fn credentials_volume(cluster: &str, key: &str) -> Volume {
+    Volume {
+        name: CREDENTIALS_VOLUME.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(credentials_secret_name(cluster)),
+            items: Some(vec![KeyToPath {
+                key: key.into(),
+                path: "pinot.properties".into(),
+                mode: None,
+            }]),
+            default_mode: Some(0o440),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
     }
 }
 

@@ -4,6 +4,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
 use super::*;
+use crate::cluster::additions::SecretValues;
 use crate::cluster::component::Component;
 use crate::cluster::names::CONFIG_HASH_ANNOTATION;
 
@@ -47,30 +48,30 @@ spec:
     pools: [{name: default, replicas: 1}]
 "#;
 
-fn cluster(yaml: &str) -> PinotCluster {
+pub(super) fn cluster(yaml: &str) -> PinotCluster {
     serde_yaml::from_str(yaml).unwrap()
 }
 
 fn desired() -> DesiredCluster {
-    build(&cluster(HETEROGENEOUS)).unwrap()
+    build(&cluster(HETEROGENEOUS), &SecretValues::new()).unwrap()
 }
 
-fn pool<'a>(d: &'a DesiredCluster, component: Component, name: &str) -> &'a DesiredPool {
+pub(super) fn pool<'a>(d: &'a DesiredCluster, component: Component, name: &str) -> &'a DesiredPool {
     d.pools
         .iter()
         .find(|p| p.id == PoolId::new(component, name))
         .unwrap_or_else(|| panic!("no pool {component}/{name}"))
 }
 
-fn pod_spec(set: &StatefulSet) -> &PodSpec {
+pub(super) fn pod_spec(set: &StatefulSet) -> &PodSpec {
     set.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
 }
 
-fn container(set: &StatefulSet) -> &Container {
+pub(super) fn container(set: &StatefulSet) -> &Container {
     &pod_spec(set).containers[0]
 }
 
-fn conf(pool: &DesiredPool) -> &str {
+pub(super) fn conf(pool: &DesiredPool) -> &str {
     pool.config_map
         .data
         .as_ref()
@@ -81,14 +82,13 @@ fn conf(pool: &DesiredPool) -> &str {
 }
 
 fn config_hash(pool: &DesiredPool) -> &str {
+    template_annotation(pool, CONFIG_HASH_ANNOTATION).unwrap()
+}
+
+pub(super) fn template_annotation<'a>(pool: &'a DesiredPool, key: &str) -> Option<&'a str> {
     let template = &pool.statefulset.spec.as_ref().unwrap().template;
-    &template
-        .metadata
-        .as_ref()
-        .unwrap()
-        .annotations
-        .as_ref()
-        .unwrap()[CONFIG_HASH_ANNOTATION]
+    let annotations = template.metadata.as_ref()?.annotations.as_ref()?;
+    annotations.get(key).map(String::as_str)
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn a_custom_port_moves_container_port_and_instance_port_but_not_the_client_port(
         "pools: [{name: main, replicas: 2}]",
         "pinot: {properties: {controller.port: \"9443\"}}\n    pools: [{name: main, replicas: 2}]",
     );
-    let d = build(&cluster(&yaml)).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
     let main = pool(&d, Component::Controller, "main");
     assert_eq!(
         container(&main.statefulset).ports.as_ref().unwrap()[0].container_port,
@@ -396,7 +396,7 @@ fn scheduling_settings_merge_per_pool() {
 fn a_pool_property_changes_only_that_pools_config_hash() {
     let before = desired();
     let yaml = HETEROGENEOUS.replace("{a.b: pool}", "{a.b: pool, pinot.server.x: \"1\"}");
-    let after = build(&cluster(&yaml)).unwrap();
+    let after = build(&cluster(&yaml), &SecretValues::new()).unwrap();
     for (b, a) in before.pools.iter().zip(&after.pools) {
         let changed = a.id == PoolId::new(Component::Server, "cold");
         assert_eq!(config_hash(b) != config_hash(a), changed, "{}", a.id);
@@ -408,7 +408,7 @@ fn a_pool_property_changes_only_that_pools_config_hash() {
 fn an_image_change_changes_every_pinot_pool_but_not_zookeeper() {
     let before = desired();
     let yaml = HETEROGENEOUS.replace("apachepinot/pinot:1.5.1", "apachepinot/pinot:1.5.2");
-    let after = build(&cluster(&yaml)).unwrap();
+    let after = build(&cluster(&yaml), &SecretValues::new()).unwrap();
     for (b, a) in before.pools.iter().zip(&after.pools) {
         let pinot = a.id.component != Component::Zookeeper;
         assert_eq!(b.hash != a.hash, pinot, "{}", a.id);
@@ -419,7 +419,7 @@ fn an_image_change_changes_every_pinot_pool_but_not_zookeeper() {
 #[test]
 fn stopped_scales_every_workload_to_zero() {
     let yaml = HETEROGENEOUS.replace("spec:\n", "spec:\n  stopped: true\n");
-    let d = build(&cluster(&yaml)).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
     for p in &d.pools {
         assert_eq!(p.replicas, 0);
         assert_eq!(p.statefulset.spec.as_ref().unwrap().replicas, Some(0));
@@ -443,7 +443,7 @@ fn external_zookeeper_has_no_pool_and_keeps_its_chroot() {
         "zookeeper: {managed: {replicas: 1}}",
         "zookeeper: {external: {connectString: \"zk-0:2181,zk-1:2181\", chroot: /pinot/a}}",
     );
-    let d = build(&cluster(&yaml)).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
     assert_eq!(d.pools[0].id, PoolId::new(Component::Controller, "main"));
     assert!(conf(&d.pools[0]).contains("controller.zk.str=zk-0:2181,zk-1:2181/pinot/a"));
 }
@@ -451,7 +451,7 @@ fn external_zookeeper_has_no_pool_and_keeps_its_chroot() {
 #[test]
 fn zookeeper_lists_its_members_and_derives_ids_from_ordinals() {
     let yaml = HETEROGENEOUS.replace("{managed: {replicas: 1}}", "{managed: {replicas: 3}}");
-    let d = build(&cluster(&yaml)).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
     let zk = &d.pools[0];
     let cfg = &zk.config_map.data.as_ref().unwrap()["zoo.cfg"];
     assert!(cfg.contains(
@@ -493,7 +493,9 @@ fn servers_and_brokers_expect_tenant_and_tier_tags() {
 fn a_cluster_without_uid_or_with_a_bad_spec_is_refused() {
     let no_uid = HETEROGENEOUS.replace(", uid: 6b7e2c1a-0000-4000-8000-000000000001", "");
     assert_eq!(
-        build(&cluster(&no_uid)).unwrap_err().reason(),
+        build(&cluster(&no_uid), &SecretValues::new())
+            .unwrap_err()
+            .reason(),
         "InvalidSpec"
     );
 }
