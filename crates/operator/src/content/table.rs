@@ -265,8 +265,13 @@ async fn converge_consumption(
     name: &str,
     desired: Consumption,
 ) -> Result<Option<ConsumptionCall>, SyncError> {
-    let status = cx.pinot.pause_status(name).await?;
-    let call = consumption_call(desired, status.pause_flag);
+    let paused = match cx.pinot.pause_status(name).await {
+        Ok(status) => status.pause_flag,
+        // Pinot before 0.11 has no pause API (404): a running table needs nothing.
+        Err(e) if e.is_not_found() && desired == Consumption::Running => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let call = consumption_call(desired, paused);
     match call {
         Some(ConsumptionCall::Pause) => {
             cx.pinot.pause_consumption(name).await?;

@@ -40,6 +40,12 @@ const KEY_SEPARATOR: char = '\t';
 /// `server.properties` of a one-node KRaft cluster: clients on `PLAINTEXT`, the Raft
 /// quorum on `CONTROLLER` (a port of its own, never advertised to clients); internal
 /// topics get one replica, and consumer groups start without the 3 s rebalance delay.
+///
+/// The broker's session with its own controller lasts 60 s instead of 9 s: on a loaded
+/// test machine the JVM can stall longer than that, the controller then fences the
+/// broker, and every partition is left without a leader ("cannot become follower since
+/// the new leader -1 is unavailable") until it is unfenced; producers time out meanwhile.
+/// Observed with 2.8.2 after a 20 s SIGSTOP; with 60 s the same stall is harmless.
 pub fn server_properties(ports: &Ports, data_dir: &Path) -> String {
     format!(
         "process.roles=broker,controller\n\
@@ -50,6 +56,7 @@ pub fn server_properties(ports: &Ports, data_dir: &Path) -> String {
          listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
          controller.listener.names=CONTROLLER\n\
          inter.broker.listener.name=PLAINTEXT\n\
+         broker.session.timeout.ms=60000\n\
          log.dirs={data}\n\
          num.partitions=1\n\
          offsets.topic.replication.factor=1\n\
@@ -240,6 +247,7 @@ mod tests {
         );
         assert!(properties.contains("advertised.listeners=PLAINTEXT://127.0.0.1:9092\n"));
         assert!(properties.contains("log.dirs=/d\n"));
+        assert!(properties.contains("broker.session.timeout.ms=60000\n"));
         assert!(!properties.contains("zookeeper"), "{properties}");
     }
 
