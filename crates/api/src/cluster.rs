@@ -10,6 +10,7 @@ use crate::auth::AuthSpec;
 use crate::deep_storage::DeepStorageSpec;
 use crate::plugins::PluginsSpec;
 use crate::settings::{KubernetesSettings, PinotSettings};
+use crate::tls::TlsSpec;
 
 /// Image used when `spec.image` is unset.
 pub const DEFAULT_IMAGE: &str = "apachepinot/pinot:1.5.1";
@@ -79,6 +80,9 @@ pub struct PinotClusterSpec {
     /// Which plugins load, and extra plugin jars.
     #[serde(default)]
     pub plugins: PluginsSpec,
+    /// HTTPS on controllers and brokers. Unset: plain HTTP only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
     /// How changes reach running pods.
     #[serde(default)]
     pub rollout: RolloutSpec,
@@ -151,6 +155,10 @@ pub struct ExternalCluster {
     /// (basic auth) or `token` (bearer). Unset: no authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_secret_ref: Option<SecretRef>,
+    /// A Secret key holding PEM CA certificates to trust for an `https` controller,
+    /// besides the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret_ref: Option<crate::auth::SecretKeyRef>,
     /// Accept a controller certificate no CA vouches for. Only for testing.
     #[serde(default)]
     pub insecure_skip_tls_verify: bool,

@@ -12,6 +12,7 @@ pub mod schema;
 pub mod settings;
 pub mod table;
 pub mod tenant;
+pub mod tls;
 
 pub use cluster::{PinotCluster, PinotClusterSpec, PinotClusterStatus};
 pub use common::{ClusterRef, ContentStatus, DeletionPolicy};

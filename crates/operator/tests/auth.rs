@@ -1,22 +1,26 @@
-//! The content controllers against a real Pinot started with basic auth on, where
-//! Pinot's auth settings are exactly what the operator renders for a deployed
-//! cluster with `spec.auth` (public part in the `.conf`, secret part in the file
-//! `config.paths` names).
+//! The content controllers against a real Pinot started with basic auth and an HTTPS
+//! listener, where Pinot's settings are what the operator renders for a deployed
+//! cluster with `spec.auth` and `spec.tls` (public part in the `.conf`, secret part
+//! in the file `config.paths` names). The certificate comes from a throwaway CA made
+//! with `openssl`.
 
 mod common;
 
 use api::auth::{AuthSpec, AuthUser, Permission, SecretKeyRef};
+use api::tls::TlsSpec;
 use api::{PinotSchema, PinotTable};
 use common::{Harness, auth_secret, resource};
 use pinot_operator::cluster::additions::SecretValues;
 use pinot_operator::cluster::auth;
 use pinot_operator::cluster::component::Component;
 use pinot_operator::cluster::config::properties_text;
+use pinot_operator::cluster::tls;
 use serde_json::{Value, json};
 use testenv::pinot::{Pinot, PinotOptions, Role};
 
 const ADMIN_PASSWORD: &str = "adm1n-pw";
 const READER_PASSWORD: &str = "r3ader-pw";
+const KEYSTORE_PASSWORD: &str = "k3ystore-pw";
 
 fn user(name: &str, permissions: Option<Vec<Permission>>) -> AuthUser {
     AuthUser {
@@ -28,6 +32,130 @@ fn user(name: &str, permissions: Option<Vec<Permission>>) -> AuthUser {
         permissions,
         tables: None,
     }
+}
+
+/// A CA, and a PKCS#12 keystore with a certificate for 127.0.0.1 it signed.
+struct Certificates {
+    dir: tempfile::TempDir,
+    ca_pem: String,
+}
+
+impl Certificates {
+    fn make() -> Certificates {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl (installed by scripts/setup.sh)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(dir.path().join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=pinot-operator-test-ca",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.cnf",
+        ]);
+        let pass = format!("pass:{KEYSTORE_PASSWORD}");
+        run(&[
+            "pkcs12",
+            "-export",
+            "-in",
+            "server.crt",
+            "-inkey",
+            "server.key",
+            "-out",
+            "keystore.p12",
+            "-passout",
+            &pass,
+        ]);
+        let ca_pem = std::fs::read_to_string(dir.path().join("ca.crt")).unwrap();
+        Certificates { dir, ca_pem }
+    }
+
+    fn keystore(&self) -> String {
+        self.dir.path().join("keystore.p12").display().to_string()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The operator's rendering of `spec.tls` for the controller, with the listener on
+/// `port` and the keystore at `keystore` instead of the pod's fixed ones.
+fn rendered_tls(keystore: &str, port: u16) -> (String, String) {
+    let password = SecretKeyRef {
+        name: "tls".into(),
+        key: "password".into(),
+    };
+    let spec = TlsSpec {
+        secret_name: "pinot-tls".into(),
+        keystore_password_secret_ref: password.clone(),
+    };
+    let secrets = SecretValues::from([(password, KEYSTORE_PASSWORD.into())]);
+    let added = tls::additions(&spec, Component::Controller, &secrets);
+    let public: Vec<_> = added
+        .properties
+        .into_iter()
+        .map(|(key, value)| match key {
+            k if k.ends_with(".https.port") => (k, port.to_string()),
+            k if k.ends_with(".keystore.path") => (k, keystore.to_owned()),
+            k => (k, value),
+        })
+        .collect();
+    (
+        properties_text("tls", &public),
+        properties_text("tls secret", &added.secret_properties),
+    )
 }
 
 /// Pinot options holding the operator's rendering of an admin and a read-only user.
@@ -80,8 +208,14 @@ fn table(name: &str) -> Value {
 }
 
 #[tokio::test]
-async fn content_syncs_through_basic_auth_and_a_wrong_password_is_reported() {
-    let pinot = Pinot::start_with(rendered_auth()).expect("Pinot with basic auth");
+async fn content_syncs_through_basic_auth_and_https_and_a_wrong_password_is_reported() {
+    let certificates = Certificates::make();
+    let https_port = free_port();
+    let (tls_conf, tls_secret) = rendered_tls(&certificates.keystore(), https_port);
+    let options = rendered_auth()
+        .with_properties(Role::Controller, tls_conf)
+        .with_properties(Role::Controller, tls_secret);
+    let pinot = Pinot::start_with(options).expect("Pinot with basic auth and HTTPS");
     let h = Harness::start_on("auth", &pinot).await;
     let name = h.pinot_name("events");
 
@@ -146,4 +280,35 @@ async fn content_syncs_through_basic_auth_and_a_wrong_password_is_reported() {
             .unwrap(),
         5
     );
+
+    // HTTPS: the operator trusts the CA from a Secret; without it the certificate
+    // is refused and said so.
+    let https = format!("https://127.0.0.1:{https_port}");
+    h.apply(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pinot-ca"},
+                   "stringData": {"ca.crt": certificates.ca_pem}}),
+    )
+    .await;
+    for (cluster, trusted) in [("secure", true), ("untrusted", false)] {
+        let mut external =
+            json!({"controllerUrl": https, "authSecretRef": {"name": "pinot-admin"}});
+        if trusted {
+            external["caSecretRef"] = json!({"name": "pinot-ca", "key": "ca.crt"});
+        }
+        h.apply(resource(
+            "PinotCluster",
+            cluster,
+            json!({"external": external}),
+        ))
+        .await;
+        let mut spec = schema(&h.pinot_name(cluster));
+        spec["clusterRef"]["name"] = json!(cluster);
+        h.apply(resource("PinotSchema", cluster, spec)).await;
+    }
+    h.wait_synced::<PinotSchema>("secure", "True", "Created")
+        .await;
+    let message = h
+        .wait_synced::<PinotSchema>("untrusted", "False", "PinotUnreachable")
+        .await;
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
 }

@@ -1074,7 +1074,7 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
 
     let pinot_env = testenv::pinot::Pinot::shared();
     let metrics = Arc::new(Metrics::default());
-    let client = pinot::client(&pinot_env.controller_url(), None, metrics.clone()).unwrap();
+    let client = pinot::client(&pinot_env.controller_url(), None, None, metrics.clone()).unwrap();
     let table = "cluster_drain";
     client.create_schema(&drain_schema(table)).await.unwrap();
     client.create_table(&drain_table(table)).await.unwrap();
@@ -1148,7 +1148,7 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
         .unwrap();
 
     // Unreachable Pinot: reported, never guessed.
-    let dead = pinot::client("http://127.0.0.1:9", None, metrics).unwrap();
+    let dead = pinot::client("http://127.0.0.1:9", None, None, metrics).unwrap();
     let view = pinot::read_view(&dead).await;
     assert!(matches!(view, PinotView::Unreachable(_)), "{view:?}");
     let error = pinot::drain(Some(&dead), &view, &leaving)

@@ -9,7 +9,7 @@ use api::auth::SecretKeyRef;
 use k8s_openapi::api::core::v1::{Container, EnvVar, Volume, VolumeMount};
 
 use super::component::Component;
-use super::{auth, deep_storage, plugins};
+use super::{auth, deep_storage, plugins, tls};
 
 /// Additions of one role.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +24,8 @@ pub struct Additions {
     pub mounts: Vec<VolumeMount>,
     pub init_containers: Vec<Container>,
     pub jvm_flags: Vec<String>,
+    /// Container (and Service) ports besides the role's own, e.g. `https`.
+    pub extra_ports: Vec<(&'static str, i32)>,
     /// Secret keys the pods read (through files, env or the credentials Secret): a
     /// change to any of them restarts the role.
     pub secret_inputs: Vec<SecretKeyRef>,
@@ -38,6 +40,7 @@ impl Additions {
         self.mounts.extend(other.mounts);
         self.init_containers.extend(other.init_containers);
         self.jvm_flags.extend(other.jvm_flags);
+        self.extra_ports.extend(other.extra_ports);
         self.secret_inputs.extend(other.secret_inputs);
     }
 }
@@ -49,6 +52,7 @@ pub type SecretValues = BTreeMap<SecretKeyRef, String>;
 pub fn referenced_secrets(spec: &PinotClusterSpec) -> Vec<SecretKeyRef> {
     let mut refs = auth::secret_refs(spec.auth.as_ref());
     refs.extend(deep_storage::secret_refs(spec.deep_storage.as_ref()));
+    refs.extend(tls::secret_refs(spec.tls.as_ref()));
     refs.sort();
     refs.dedup();
     refs
@@ -63,6 +67,9 @@ pub fn additions(
     let mut all = Additions::default();
     if let Some(auth) = &spec.auth {
         all.extend(auth::additions(auth, component, secrets));
+    }
+    if let Some(tls) = &spec.tls {
+        all.extend(tls::additions(tls, component, secrets));
     }
     if let Some(storage) = &spec.deep_storage {
         all.extend(deep_storage::additions(storage, component, secrets));

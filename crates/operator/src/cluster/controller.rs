@@ -222,6 +222,7 @@ async fn look_at_pinot(
     match pinot::client(
         &desired.controller_url,
         desired.admin.clone(),
+        desired.ca_pem.clone(),
         ctx.metrics.clone(),
     ) {
         Ok(client) => {

@@ -36,6 +36,7 @@ pub mod plugins;
 pub mod rollout;
 pub mod secrets;
 pub mod status;
+pub mod tls;
 pub mod validate;
 
 pub use controller::run;

@@ -16,7 +16,12 @@ use super::observe::Observed;
 use crate::metrics::{Metrics, PinotCallMetrics};
 
 /// A client that fails fast: a reconcile must not stall on an unreachable Pinot.
-pub fn client(url: &str, auth: Option<Auth>, metrics: Arc<Metrics>) -> Result<PinotClient, String> {
+pub fn client(
+    url: &str,
+    auth: Option<Auth>,
+    ca_pem: Option<Vec<u8>>,
+    metrics: Arc<Metrics>,
+) -> Result<PinotClient, String> {
     let url = url
         .parse()
         .map_err(|e| format!("invalid controller URL {url}: {e}"))?;
@@ -24,6 +29,7 @@ pub fn client(url: &str, auth: Option<Auth>, metrics: Arc<Metrics>) -> Result<Pi
     config.timeout = Duration::from_secs(5);
     config.max_retries = 0;
     config.auth = auth;
+    config.tls.ca_pem = ca_pem;
     config.observer = Some(Arc::new(PinotCallMetrics(metrics)));
     PinotClient::new(config).map_err(|e| e.to_string())
 }

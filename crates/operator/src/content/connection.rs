@@ -11,15 +11,22 @@ use kube::{Api, Client, ResourceExt};
 use pinot_client::{Auth, CallObserver, ClientConfig, PinotClient};
 
 use super::error::SyncError;
+use crate::cluster::additions::SecretValues;
 use crate::cluster::auth::{admin_credentials, admin_secret_ref};
 use crate::cluster::secrets;
+use crate::cluster::tls::{CONTROLLER_HTTPS_PORT, ca_ref};
+use api::auth::SecretKeyRef;
 
 /// Port of the Pinot controller's REST API in clusters this operator deploys.
 pub const CONTROLLER_PORT: u16 = 9000;
 
-/// The controller URL of a deployed cluster: its client Service inside the cluster.
-pub fn deployed_controller_url(cluster: &str, namespace: &str) -> String {
-    format!("http://{cluster}-controller.{namespace}.svc:{CONTROLLER_PORT}")
+/// The controller URL of a deployed cluster: its client Service inside the cluster,
+/// over HTTPS when the cluster has `spec.tls`.
+pub fn deployed_controller_url(cluster: &str, namespace: &str, tls: bool) -> String {
+    match tls {
+        false => format!("http://{cluster}-controller.{namespace}.svc:{CONTROLLER_PORT}"),
+        true => format!("https://{cluster}-controller.{namespace}.svc:{CONTROLLER_HTTPS_PORT}"),
+    }
 }
 
 /// Builds a client for the Pinot of cluster `name` in `namespace`.
@@ -49,6 +56,10 @@ async fn external_config(
 ) -> Result<ClientConfig, SyncError> {
     let mut config = ClientConfig::new(parse_url(&external.controller_url)?);
     config.tls.insecure_skip_verify = external.insecure_skip_tls_verify;
+    if let Some(ca) = &external.ca_secret_ref {
+        let values = read_secrets(kube, namespace, std::slice::from_ref(ca)).await?;
+        config.tls.ca_pem = values.get(ca).map(|pem| pem.clone().into_bytes());
+    }
     if let Some(secret_ref) = &external.auth_secret_ref {
         let secrets: Api<Secret> = Api::namespaced(kube.clone(), namespace);
         let secret = secrets.get_opt(&secret_ref.name).await?.ok_or_else(|| {
@@ -66,16 +77,31 @@ async fn deployed_config(
     cluster: &PinotCluster,
 ) -> Result<ClientConfig, SyncError> {
     let name = cluster.name_any();
-    let mut config = ClientConfig::new(parse_url(&deployed_controller_url(&name, namespace))?);
-    let Some(auth) = &cluster.spec.auth else {
-        return Ok(config);
-    };
-    let refs: Vec<_> = admin_secret_ref(auth).into_iter().collect();
-    let values = secrets::read(kube, namespace, &refs)
-        .await
-        .map_err(|e| SyncError::CredentialsUnavailable(e.to_string()))?;
-    config.auth = admin_credentials(auth, &values);
+    let spec = &cluster.spec;
+    let url = deployed_controller_url(&name, namespace, spec.tls.is_some());
+    let mut config = ClientConfig::new(parse_url(&url)?);
+    let admin = spec.auth.as_ref().and_then(admin_secret_ref);
+    let ca = spec.tls.as_ref().map(ca_ref);
+    let refs: Vec<_> = admin.iter().chain(ca.iter()).cloned().collect();
+    let values = read_secrets(kube, namespace, &refs).await?;
+    config.auth = spec
+        .auth
+        .as_ref()
+        .and_then(|auth| admin_credentials(auth, &values));
+    config.tls.ca_pem = ca
+        .and_then(|r| values.get(&r))
+        .map(|pem| pem.clone().into_bytes());
     Ok(config)
+}
+
+async fn read_secrets(
+    kube: &Client,
+    namespace: &str,
+    refs: &[SecretKeyRef],
+) -> Result<SecretValues, SyncError> {
+    secrets::read(kube, namespace, refs)
+        .await
+        .map_err(|e| SyncError::CredentialsUnavailable(e.to_string()))
 }
 
 fn parse_url(url: &str) -> Result<url::Url, SyncError> {
@@ -155,8 +181,12 @@ mod tests {
     #[test]
     fn deployed_clusters_use_the_controller_service() {
         assert_eq!(
-            deployed_controller_url("analytics", "data"),
+            deployed_controller_url("analytics", "data", false),
             "http://analytics-controller.data.svc:9000"
+        );
+        assert_eq!(
+            deployed_controller_url("analytics", "data", true),
+            "https://analytics-controller.data.svc:9443"
         );
     }
 }

@@ -28,6 +28,7 @@ use super::auth::admin_credentials;
 use super::component::PINOT_ROLES;
 use super::error::ClusterError;
 use super::names::{APPLIED_HASH_ANNOTATION, PoolId, helix_cluster_name, zookeeper_address};
+use super::tls::ca_ref;
 use super::validate::{role_spec, validate};
 use crate::content::connection::deployed_controller_url;
 
@@ -48,6 +49,8 @@ pub struct DesiredCluster {
     pub service_account: Option<ServiceAccount>,
     /// Credentials the operator uses for its own Pinot calls.
     pub admin: Option<pinot_client::Auth>,
+    /// CA (PEM) the operator trusts for the controller's HTTPS listener.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// The objects of one pool, applied together.
@@ -179,7 +182,7 @@ pub fn build(
     Ok(DesiredCluster {
         cluster: name.clone(),
         image,
-        controller_url: deployed_controller_url(&name, &namespace),
+        controller_url: deployed_controller_url(&name, &namespace, spec.tls.is_some()),
         pools,
         credentials: production.credentials,
         service_account: production.service_account,
@@ -187,6 +190,11 @@ pub fn build(
             .auth
             .as_ref()
             .and_then(|auth| admin_credentials(auth, secrets)),
+        ca_pem: spec
+            .tls
+            .as_ref()
+            .and_then(|tls| secrets.get(&ca_ref(tls)))
+            .map(|pem| pem.clone().into_bytes()),
     })
 }
 

@@ -59,11 +59,12 @@ pub fn pinot_pool(
         production: &extras.additions.properties,
         secret_file: extras.secret_key.as_ref().map(|_| SECRET_FILE),
     });
-    let ports: Vec<(&'static str, i32)> = component
+    let mut ports: Vec<(&'static str, i32)> = component
         .ports()
         .iter()
         .map(|p| (p.name, conf.port(p.key, p.default)))
         .collect();
+    ports.extend(extras.additions.extra_ports.iter().copied());
     let name = cx.scope.name;
     let workload = id.workload(name);
     let meta =
@@ -85,10 +86,10 @@ pub fn pinot_pool(
         selector.retain(|k, _| k.starts_with("pinot.operator.dev/"));
         // The client Service keeps the role's well-known ports whatever the pods
         // listen on (it targets ports by name), so `<cluster>-controller:9000` holds.
-        let well_known = component
-            .ports()
-            .iter()
-            .map(|p| service_port(p.name, p.default))
+        let own = component.ports().into_iter().map(|p| (p.name, p.default));
+        let well_known = own
+            .chain(extras.additions.extra_ports.iter().copied())
+            .map(|(name, port)| service_port(name, port))
             .collect();
         services.push(client_service(
             meta(client_service_name(name, component), labels),

@@ -170,3 +170,55 @@ fn the_operator_calls_pinot_as_the_admin() {
             .is_none()
     );
 }
+
+#[test]
+fn tls_adds_https_ports_and_the_operator_calls_the_controller_over_https() {
+    let yaml = HETEROGENEOUS.replace(
+        "\n  controller:\n",
+        "\n  tls: {secretName: pinot-tls, keystorePasswordSecretRef: {name: tls-pw, key: password}}\n  controller:\n",
+    );
+    let key = |name: &str, key: &str| SecretKeyRef {
+        name: name.into(),
+        key: key.into(),
+    };
+    let secrets = SecretValues::from([
+        (key("tls-pw", "password"), "ks-pw".into()),
+        (
+            key("pinot-tls", "ca.crt"),
+            "-----BEGIN CERTIFICATE-----".into(),
+        ),
+    ]);
+    let d = build(&cluster(&yaml), &secrets).unwrap();
+    assert_eq!(
+        d.controller_url,
+        "https://analytics-controller.data.svc:9443"
+    );
+    assert!(d.ca_pem.is_some());
+    let controller = pool(&d, Component::Controller, "main");
+    let client = &controller.services[1];
+    let ports: Vec<_> = client
+        .spec
+        .as_ref()
+        .unwrap()
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| p.port)
+        .collect();
+    assert_eq!(ports, [9000, 9443]);
+    let container_ports: Vec<_> = container(&controller.statefulset)
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| p.container_port)
+        .collect();
+    assert_eq!(container_ports, [9000, 9443]);
+    assert!(conf(controller).contains("controller.access.protocols=https"));
+    assert!(!conf(controller).contains("ks-pw"));
+    let broker = pool(&d, Component::Broker, "default");
+    assert!(conf(broker).contains("pinot.broker.client.access.protocols.https.port=8443"));
+    let server = pool(&d, Component::Server, "hot");
+    assert!(!conf(server).contains("https"));
+}
