@@ -72,9 +72,11 @@ impl Permission {
 )]
 pub struct SecretKeyRef {
     /// Secret name.
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
     #[schemars(length(max = 253))]
     pub name: String,
     /// Key in the Secret's data.
+    #[x_kube(validation = Rule::new("self.matches('^[-._a-zA-Z0-9]+$')").message("a Secret key holds letters, digits, '-', '_' and '.'"))]
     #[schemars(length(max = 253))]
     pub key: String,
 }

@@ -168,6 +168,8 @@ pub struct ExternalCluster {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 pub struct SecretRef {
     /// Secret name.
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
+    #[schemars(length(max = 253))]
     pub name: String,
 }
 

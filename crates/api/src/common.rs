@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct ClusterRef {
     /// Name of the `PinotCluster` (same namespace) whose Pinot holds this object.
     #[x_kube(validation = Rule::new("self.size() > 0").message("clusterRef.name must not be empty"))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
+    #[schemars(length(max = 253))]
     pub name: String,
 }
 

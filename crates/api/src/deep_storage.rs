@@ -107,6 +107,7 @@ pub struct HdfsStorage {
     pub uri: String,
     /// ConfigMap (same namespace) with `core-site.xml` and `hdfs-site.xml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
     #[schemars(length(max = 253))]
     pub config_map_name: Option<String>,
     /// Kerberos principal. Needs `keytab`.

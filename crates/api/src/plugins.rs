@@ -42,6 +42,7 @@ pub struct ExtraPlugin {
     pub path: String,
     /// PersistentVolumeClaim (same namespace) holding the jars, mounted read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
     #[schemars(length(max = 253))]
     pub claim_name: Option<String>,
 }

@@ -71,6 +71,8 @@ pub enum Consumption {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 pub struct LocalRef {
     /// Resource name.
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
+    #[schemars(length(max = 253))]
     pub name: String,
 }
 

@@ -14,6 +14,7 @@ pub struct TlsSpec {
     /// Secret (same namespace) with `keystore.p12` (PKCS#12 holding the certificate and
     /// its key, valid for `<cluster>-controller.<namespace>.svc`) and `ca.crt` (PEM), as
     /// cert-manager writes them with `keystores.pkcs12.create: true`.
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')").message("must name an object in this namespace (lower-case letters, digits, '-', '.'): references never cross namespaces"))]
     #[schemars(length(max = 253))]
     pub secret_name: String,
     /// The keystore password.

@@ -178,12 +178,25 @@ pub fn properties_text(header: &str, pairs: &[(String, String)]) -> String {
     text
 }
 
-/// A value must stay on one line: a newline would inject another property.
+/// A value must stay on one line: a newline would inject another property. Leading
+/// whitespace is escaped too, since properties readers drop it (a password `" x"`
+/// would otherwise reach Pinot as `"x"`).
 fn escape_value(value: &str) -> String {
-    value
+    let escaped = value
         .replace('\\', "\\\\")
         .replace('\n', "\\n")
-        .replace('\r', "\\r")
+        .replace('\r', "\\r");
+    let body = escaped.trim_start_matches([' ', '\t', '\x0c']);
+    let mut out = String::with_capacity(escaped.len() + 4);
+    for c in escaped[..escaped.len() - body.len()].chars() {
+        out.push_str(match c {
+            ' ' => "\\ ",
+            '\t' => "\\t",
+            _ => "\\f",
+        });
+    }
+    out.push_str(body);
+    out
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub mod auth;
 pub mod build;
 pub mod component;
 pub mod config;
+#[cfg(test)]
+mod config_proptest;
 pub mod controller;
 pub mod deep_storage;
 pub mod drain;

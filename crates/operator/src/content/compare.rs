@@ -28,9 +28,24 @@ fn scalars_equal(actual: &Value, desired: &Value) -> bool {
     if actual == desired {
         return true;
     }
+    // Integers compare exactly: as f64, two above 2^53 that differ by one look equal.
+    if let (Some(a), Some(d)) = (as_integer(actual), as_integer(desired)) {
+        return a == d;
+    }
     match (as_number(actual), as_number(desired)) {
         (Some(a), Some(d)) => a == d,
         _ => false,
+    }
+}
+
+fn as_integer(v: &Value) -> Option<i128> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 

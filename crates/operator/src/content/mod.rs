@@ -6,6 +6,8 @@
 //! [`reconciler`] wraps them with the finalizer, status conditions and Events.
 
 pub mod compare;
+#[cfg(test)]
+mod compare_proptest;
 pub mod connection;
 pub mod error;
 pub mod reconciler;
