@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark (prints figures, asserts nothing): N schemas + N tables synced into a real
-# Pinot by the operator binary, an update of all tables, and the operator's peak memory.
+# Benchmark (prints figures as markdown tables, asserts nothing) against the real
+# components: content convergence vs. a plain-client floor, steady-state resyncs,
+# reaction latency, and a server rollout on KWOK (PoolByPool vs OneByOne).
+#   scripts/bench.sh [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
+#                    [--resync-seconds 60] [--ready-delay 5s]
+#                    [--only convergence|steady|latency|rollout]
+# Defaults are the issue's figures; results and their reading are in docs/benchmarks.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -8,4 +13,4 @@ cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pinot-operator/cargo-target}"
 "$root/scripts/setup.sh"
 cargo build --release --locked -p pinot-operator -p testenv --bins
-exec "$CARGO_TARGET_DIR/release/pinot-bench" "${1:-50}"
+exec "$CARGO_TARGET_DIR/release/pinot-bench" "$@"

@@ -7,6 +7,13 @@ cd "$root"
 # Build output lives outside the clone, so a warm machine rebuilds only what changed.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pinot-operator/cargo-target}"
 
+# PINOT_OPERATOR_LONG_TESTS=1 runs the longer reliability suites in full
+# (crates/operator/tests/reliability.rs: 60 schema+table pairs in the bulk sync under
+# SIGKILLs instead of 24). CI always runs them; set it by hand to do the same locally.
+if [[ "${CI:-}" == "true" ]]; then
+  export PINOT_OPERATOR_LONG_TESTS="${PINOT_OPERATOR_LONG_TESTS:-1}"
+fi
+
 "$root/scripts/setup.sh"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, Recorder, Reporter};
 
+use crate::content::clients::PinotClients;
 use crate::metrics::Metrics;
 
 pub struct Context {
@@ -19,6 +20,8 @@ pub struct Context {
     pub resync: Duration,
     /// Namespace to watch, or all namespaces when `None`.
     pub namespace: Option<String>,
+    /// Pinot clients of the content controllers, one per cluster.
+    pub pinot_clients: PinotClients,
 }
 
 impl Context {
@@ -39,6 +42,7 @@ impl Context {
             metrics,
             resync,
             namespace,
+            pinot_clients: PinotClients::default(),
         }
     }
 

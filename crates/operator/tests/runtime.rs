@@ -163,6 +163,21 @@ async fn two_replicas_elect_one_leader_and_fail_over_and_never_leak_credentials(
         !standby_metrics.contains("controller=\"pinotschema\""),
         "standby reconciled: {standby_metrics}"
     );
+    // The standby writes nothing: no reconcile of any controller (every write to
+    // Kubernetes or Pinot happens inside one) and no Pinot call at all.
+    for sample in [
+        "pinot_operator_reconciles_total{",
+        "pinot_operator_pinot_api_calls_total{",
+    ] {
+        assert!(
+            !standby_metrics.contains(sample),
+            "standby wrote ({sample}): {standby_metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("pinot_operator_pinot_api_calls_total{"),
+        "{metrics}"
+    );
 
     // SIGTERM: the leader exits cleanly and the standby takes over.
     assert!(a.terminate().success(), "{}", a.logs());

@@ -5,7 +5,8 @@
 //!
 //! Nothing is mocked: workloads go through the real admission chain, controllers and
 //! scheduler; only the kubelet is simulated (KWOK marks scheduled pods Running and
-//! Ready, and finishes deletions at once). Tests share one environment per test binary
+//! Ready — after the delay in a pod's [`READY_DELAY_ANNOTATION`], if it has one — and
+//! finishes deletions at once). Tests share one environment per test binary
 //! ([`Kubernetes::shared`]) and isolate themselves by namespace
 //! ([`Kubernetes::create_namespace`]).
 //!
@@ -44,6 +45,7 @@ use pki::Pki;
 use provisioner::Provisioner;
 
 pub use cluster::{DISK_LABEL, KWOK_NODE_LABEL, NODE_COUNT, STORAGE_CLASSES, node_name};
+pub use control_plane::READY_DELAY_ANNOTATION;
 pub use provisioner::PROVISIONER;
 
 /// Generous bounds: a cold page cache or a loaded 2-core machine slows every step.
@@ -191,6 +193,30 @@ impl Kubernetes {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         name
+    }
+
+    /// Restarts kube-apiserver the way an upgrade or a crash-loop does: SIGTERM (SIGKILL
+    /// after 15 s), `down` without an apiserver, then the same command line again, so it
+    /// comes back on the same port with the same certificates and etcd keeps every
+    /// object; clients reconnect on their own. Blocks until `/readyz` answers again and
+    /// returns how long the API was unavailable. Safe to call inside a tokio runtime.
+    pub fn restart_apiserver(&self, down: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let mut processes = lock(&self.processes);
+        processes.restart("kube-apiserver", Duration::from_secs(15), down)?;
+        let kubeconfig = self.kubeconfig.clone();
+        let processes = &mut *processes;
+        on_own_runtime(|| async move {
+            let client = client_from(&kubeconfig).await?;
+            wait_until(
+                "kube-apiserver /readyz after a restart",
+                APISERVER_TIMEOUT,
+                processes,
+                || cluster::apiserver_ready(&client),
+            )
+            .await
+        })?;
+        Ok(started.elapsed())
     }
 
     /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).

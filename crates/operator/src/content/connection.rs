@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt};
 use pinot_client::{Auth, CallObserver, ClientConfig, PinotClient};
 
+use super::clients::PinotClients;
 use super::error::SyncError;
 use crate::cluster::additions::SecretValues;
 use crate::cluster::auth::{admin_credentials, admin_secret_ref};
@@ -29,12 +30,14 @@ pub fn deployed_controller_url(cluster: &str, namespace: &str, tls: bool) -> Str
     }
 }
 
-/// Builds a client for the Pinot of cluster `name` in `namespace`.
+/// A client for the Pinot of cluster `name` in `namespace`: the cached one while the
+/// cluster's address, credentials and TLS settings are unchanged.
 pub async fn connect(
     kube: &Client,
+    clients: &PinotClients,
     namespace: &str,
     name: &str,
-    observer: Option<Arc<dyn CallObserver>>,
+    observer: Arc<dyn CallObserver>,
 ) -> Result<PinotClient, SyncError> {
     let clusters: Api<PinotCluster> = Api::namespaced(kube.clone(), namespace);
     let cluster = clusters
@@ -45,8 +48,10 @@ pub async fn connect(
         Some(external) => external_config(kube, namespace, external).await?,
         None => deployed_config(kube, namespace, &cluster).await?,
     };
-    config.observer = observer;
-    PinotClient::new(config).map_err(|e| SyncError::ClusterNotReady(e.to_string()))
+    config.observer = Some(observer);
+    clients
+        .get(namespace, name, config)
+        .map_err(|e| SyncError::ClusterNotReady(e.to_string()))
 }
 
 async fn external_config(

@@ -5,6 +5,7 @@
 //! `remove` used only when the spec's `deletionPolicy` is `Delete`. The shared
 //! [`reconciler`] wraps them with the finalizer, status conditions and Events.
 
+pub mod clients;
 pub mod compare;
 #[cfg(test)]
 mod compare_proptest;

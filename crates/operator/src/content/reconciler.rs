@@ -113,7 +113,14 @@ fn error_policy<K: ContentResource>(
 async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
     let namespace = obj.namespace().unwrap_or_default();
     let observer = Arc::new(PinotCallMetrics(ctx.metrics.clone()));
-    let pinot = connect(&ctx.client, &namespace, obj.cluster_name(), Some(observer)).await?;
+    let pinot = connect(
+        &ctx.client,
+        &ctx.pinot_clients,
+        &namespace,
+        obj.cluster_name(),
+        observer,
+    )
+    .await?;
     let applied_hash = obj.content_status().and_then(|s| s.applied_hash.as_deref());
     let cx = SyncContext {
         pinot: &pinot,
@@ -278,7 +285,15 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
     }
     let result = async {
         let namespace = obj.namespace().unwrap_or_default();
-        let pinot = connect(&ctx.client, &namespace, obj.cluster_name(), None).await?;
+        let observer = Arc::new(PinotCallMetrics(ctx.metrics.clone()));
+        let pinot = connect(
+            &ctx.client,
+            &ctx.pinot_clients,
+            &namespace,
+            obj.cluster_name(),
+            observer,
+        )
+        .await?;
         let cx = SyncContext {
             pinot: &pinot,
             kube: &ctx.client,

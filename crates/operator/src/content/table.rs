@@ -140,8 +140,7 @@ impl ContentResource for PinotTable {
                 "consumption: Paused applies to REALTIME tables only".into(),
             ));
         }
-        check_schema(self, cx, &desired).await?;
-        check_tenants(cx, &desired).await?;
+        let schema_name = check_schema_ref(self, cx, &desired).await?;
         let (name, table_type) = (
             &self.spec.table.table_name,
             client_type(self.spec.table.table_type),
@@ -151,7 +150,13 @@ impl ContentResource for PinotTable {
             .get_table(name, table_type)
             .await?
             .map(without_type_suffix);
-        let mut synced = match plan(&desired, observed.as_ref(), cx.applied_hash) {
+        let plan = plan(&desired, observed.as_ref(), cx.applied_hash);
+        // A table in sync needs nothing else from Pinot: one read per resync.
+        if plan != Plan::Nothing {
+            check_schema_in_pinot(cx, &schema_name).await?;
+            check_tenants(cx, &desired).await?;
+        }
+        let mut synced = match plan {
             Plan::Nothing => Synced::new(Outcome::InSync),
             Plan::Create => {
                 cx.pinot.create_table(&desired).await?;
@@ -194,12 +199,13 @@ impl ContentResource for PinotTable {
     }
 }
 
-/// The table's schema must exist in Pinot, and be the one `schemaRef` names.
-async fn check_schema(
+/// The schema `schemaRef` names must exist as a PinotSchema and be the one the table
+/// uses. Returns the schema's name.
+async fn check_schema_ref(
     table: &PinotTable,
     cx: &SyncContext<'_>,
     desired: &Value,
-) -> Result<(), SyncError> {
+) -> Result<String, SyncError> {
     let schema_name = validate::table_schema_name(desired)
         .unwrap_or_default()
         .to_owned();
@@ -220,9 +226,14 @@ async fn check_schema(
             )));
         }
     }
-    match cx.pinot.get_schema(&schema_name).await? {
+    Ok(schema_name)
+}
+
+/// Before Pinot is asked to create or change the table: its schema must be in Pinot.
+async fn check_schema_in_pinot(cx: &SyncContext<'_>, schema_name: &str) -> Result<(), SyncError> {
+    match cx.pinot.get_schema(schema_name).await? {
         Some(_) => Ok(()),
-        None => Err(SyncError::SchemaNotFound(schema_name)),
+        None => Err(SyncError::SchemaNotFound(schema_name.to_owned())),
     }
 }
 

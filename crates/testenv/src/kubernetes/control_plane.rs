@@ -14,6 +14,25 @@ pub const SERVICE_CLUSTER_IP_RANGE: &str = "10.96.0.0/16";
 /// Pod IPs KWOK hands out; a /16 so long test runs never exhaust it.
 const POD_CIDR: &str = "10.244.0.1/16";
 const KWOK_STAGES: &str = include_str!("../../assets/kubernetes/kwok-stages.yaml");
+/// Pod annotation delaying the pod-ready stage by a Go duration (`"5s"`, `"1500ms"`);
+/// KWOK's own name for it. Pods without it become Ready at once, as before.
+pub const READY_DELAY_ANNOTATION: &str = "pod-ready.stage.kwok.x-k8s.io/delay";
+/// Where the pod-ready stage's `delay` goes: right before its `next:`.
+const POD_READY_NEXT: &str = "      operator: 'DoesNotExist'\n  next:\n    statusTemplate: |\n      {{ $now := Now }}\n\n      conditions:";
+
+/// The stages KWOK runs: the verbatim defaults, with the pod-ready stage delayed by
+/// [`READY_DELAY_ANNOTATION`] when a pod has it (0 ms otherwise).
+fn kwok_stages() -> anyhow::Result<String> {
+    if KWOK_STAGES.matches(POD_READY_NEXT).count() != 1 {
+        bail!("kwok-stages.yaml: cannot find the pod-ready stage to add a readiness delay to");
+    }
+    let delay = format!(
+        "      operator: 'DoesNotExist'\n  delay:\n    durationMilliseconds: 0\n    durationFrom:\n      \
+         expressionFrom: '.metadata.annotations[\"{READY_DELAY_ANNOTATION}\"]'\n  next:\n    \
+         statusTemplate: |\n      {{{{ $now := Now }}}}\n\n      conditions:"
+    );
+    Ok(KWOK_STAGES.replacen(POD_READY_NEXT, &delay, 1))
+}
 
 /// The binaries `tools/build-kubernetes.sh` puts in the cache.
 #[derive(Debug)]
@@ -89,22 +108,77 @@ impl Layout {
     }
 }
 
-/// The running processes, in start order (stopped in reverse).
+/// The running processes, in start order (stopped in reverse), each with what it
+/// takes to start it again.
 #[derive(Default)]
-pub struct Processes(Vec<ManagedProcess>);
+pub struct Processes(Vec<(ManagedProcess, Recipe)>);
+
+/// How a process was started: program, arguments, environment and log directory.
+struct Recipe {
+    program: std::ffi::OsString,
+    args: Vec<std::ffi::OsString>,
+    envs: Vec<(std::ffi::OsString, Option<std::ffi::OsString>)>,
+    logs: PathBuf,
+}
+
+impl Recipe {
+    fn of(command: &Command, logs: &Path) -> Recipe {
+        Recipe {
+            program: command.get_program().to_owned(),
+            args: command.get_args().map(ToOwned::to_owned).collect(),
+            envs: command
+                .get_envs()
+                .map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned)))
+                .collect(),
+            logs: logs.to_owned(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        for (key, value) in &self.envs {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        command
+    }
+}
 
 impl Processes {
     pub fn spawn(&mut self, name: &str, command: Command, layout: &Layout) -> anyhow::Result<()> {
+        let recipe = Recipe::of(&command, &layout.logs);
         let process = ManagedProcess::spawn(name, command, &layout.logs)
             .map_err(|e| anyhow::anyhow!("start {name}: {e}"))?;
-        self.0.push(process);
+        self.0.push((process, recipe));
+        Ok(())
+    }
+
+    /// Stops process `name` (SIGTERM, SIGKILL after `grace`), waits `down`, and starts it
+    /// again with the same command line (same ports, certificates and data), appending
+    /// to the same log.
+    pub fn restart(
+        &mut self,
+        name: &str,
+        grace: std::time::Duration,
+        down: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let Some((process, recipe)) = self.0.iter_mut().find(|(p, _)| p.name() == name) else {
+            bail!("no process named {name}");
+        };
+        process.stop(grace);
+        std::thread::sleep(down);
+        *process = ManagedProcess::spawn(name, recipe.command(), &recipe.logs)
+            .map_err(|e| anyhow::anyhow!("restart {name}: {e}"))?;
         Ok(())
     }
 
     /// Fails naming the first process that has exited: nothing restarts them, so a dead
     /// component means the environment can never become ready.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
-        for process in &mut self.0 {
+        for (process, _) in &mut self.0 {
             if let Some(status) = process.exited() {
                 bail!("{} exited ({status})", process.name());
             }
@@ -116,7 +190,7 @@ impl Processes {
     pub fn log_tails(&self, lines: usize) -> String {
         self.0
             .iter()
-            .map(|p| {
+            .map(|(p, _)| {
                 format!(
                     "--- {} ({}) ---\n{}",
                     p.name(),
@@ -130,7 +204,7 @@ impl Processes {
 
     /// Kills every process, the last started first (KWOK before the apiserver before etcd).
     pub fn kill_all(&mut self) {
-        while let Some(process) = self.0.pop() {
+        while let Some((process, _)) = self.0.pop() {
             drop(process);
         }
     }
@@ -257,11 +331,12 @@ pub fn kube_scheduler(bins: &Binaries, layout: &Layout) -> Command {
 }
 
 /// KWOK playing kubelet for the nodes labelled `type=kwok`, with the stages in
-/// `assets/kubernetes/kwok-stages.yaml`. HOME points into the environment so a
+/// `assets/kubernetes/kwok-stages.yaml` (plus an opt-in readiness delay, see
+/// [`READY_DELAY_ANNOTATION`]). HOME points into the environment so a
 /// developer's own `~/.kwok/kwok.yaml`, which KWOK always loads, cannot change behaviour.
 pub fn kwok(bins: &Binaries, layout: &Layout) -> anyhow::Result<Command> {
     let stages = layout.kwok_home.join("stages.yaml");
-    std::fs::write(&stages, KWOK_STAGES)?;
+    std::fs::write(&stages, kwok_stages()?)?;
     let mut cmd = Command::new(&bins.kwok);
     cmd.env("HOME", &layout.kwok_home)
         .arg(path_flag("--kubeconfig", &layout.admin_kubeconfig))

@@ -1,0 +1,358 @@
+//! The real components every benchmark runs against, and what it reads from them: the
+//! operator's `/metrics`, and its CPU time and memory from `/proc`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use testenv::kubernetes::Kubernetes;
+use testenv::pinot::Pinot;
+use testenv::process::{ManagedProcess, free_port};
+
+use crate::Options;
+
+pub struct Env {
+    pub kube: Kubernetes,
+    pub pinot: Option<Pinot>,
+    pub operator: ManagedProcess,
+    pub runtime: tokio::runtime::Runtime,
+    pub http: reqwest::Client,
+    metrics_url: String,
+    _logs: tempfile::TempDir,
+}
+
+impl Env {
+    /// Starts Kubernetes, Pinot (when a content benchmark runs), installs the CRDs and
+    /// runs the release-built operator with `--resync-seconds` from the options.
+    pub fn start(options: &Options, with_pinot: bool) -> anyhow::Result<Env> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let kube = Kubernetes::start()?;
+        eprintln!("kubernetes ready in {:.1?}", kube.startup_time());
+        let pinot = if with_pinot {
+            let pinot = Pinot::start()?;
+            eprintln!("pinot ready in {:.1?}", pinot.startup_time());
+            Some(pinot)
+        } else {
+            None
+        };
+        let crds = testenv::versions::repo_root().join("deploy/crds");
+        let applied = kube
+            .kubectl()
+            .args(["apply", "--server-side", "-f"])
+            .arg(&crds)
+            .stdout(Stdio::null())
+            .status()?;
+        if !applied.success() {
+            bail!("kubectl apply -f {} failed", crds.display());
+        }
+        kube.kubectl()
+            .args([
+                "wait",
+                "--for=condition=Established",
+                "crd",
+                "--all",
+                "--timeout=60s",
+            ])
+            .stdout(Stdio::null())
+            .status()?;
+        let logs = tempfile::Builder::new().prefix("pinot-bench-").tempdir()?;
+        let port = free_port();
+        let mut command = Command::new(std::env::current_exe()?.with_file_name("pinot-operator"));
+        command
+            .args(["run", "--leader-election", "false", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--resync-seconds")
+            .arg(options.resync.as_secs().to_string())
+            .args(["--log-level", "warn"])
+            .env("KUBECONFIG", kube.kubeconfig_path());
+        let operator = ManagedProcess::spawn("pinot-operator", command, logs.path())?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let env = Env {
+            kube,
+            pinot,
+            operator,
+            runtime,
+            http,
+            metrics_url: format!("http://127.0.0.1:{port}/metrics"),
+            _logs: logs,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while env.metrics().is_err() {
+            if Instant::now() > deadline {
+                bail!(
+                    "the operator never served /metrics:\n{}",
+                    env.operator.log_tail(30)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(env)
+    }
+
+    pub fn pinot(&self) -> &Pinot {
+        self.pinot
+            .as_ref()
+            .expect("Pinot runs for content benchmarks")
+    }
+
+    /// `kubectl create namespace`.
+    pub fn create_namespace(&self, name: &str) -> anyhow::Result<()> {
+        let status = self
+            .kube
+            .kubectl()
+            .args(["create", "namespace", name])
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("kubectl create namespace {name} failed");
+        }
+        Ok(())
+    }
+
+    /// `kubectl apply --server-side -n <namespace> -f -` with `yaml` on stdin.
+    pub fn apply(&self, namespace: &str, yaml: &str) -> anyhow::Result<()> {
+        let mut child = self
+            .kube
+            .kubectl()
+            .args(["apply", "--server-side", "-n", namespace, "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .context("kubectl stdin")?
+            .write_all(yaml.as_bytes())?;
+        if !child.wait()?.success() {
+            bail!("kubectl apply failed");
+        }
+        Ok(())
+    }
+
+    /// Blocks until every object of each `(plural, kind)` in `namespace` has condition
+    /// `Synced=True`, listing them every 250 ms (one LIST per kind: `kubectl wait` on
+    /// thousands of objects takes minutes of its own).
+    pub fn wait_synced(&self, namespace: &str, kinds: &[(&str, &str)]) -> anyhow::Result<()> {
+        let client = self.client()?;
+        let deadline = Instant::now() + Duration::from_secs(1800);
+        self.runtime.block_on(async {
+            for (plural, kind) in kinds {
+                let gvk = GroupVersionKind::gvk("pinot.operator.dev", "v1alpha1", kind);
+                let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), namespace, &resource);
+                loop {
+                    let list = api.list(&ListParams::default()).await?;
+                    let synced = list.items.iter().all(|o| {
+                        o.data["status"]["conditions"].as_array().is_some_and(|cs| {
+                            cs.iter()
+                                .any(|c| c["type"] == "Synced" && c["status"] == "True")
+                        })
+                    });
+                    if synced && !list.items.is_empty() {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        bail!("{plural} in {namespace} never all Synced");
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The operator's counters now.
+    pub fn metrics(&self) -> anyhow::Result<Metrics> {
+        let text = self.runtime.block_on(async {
+            self.http
+                .get(&self.metrics_url)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await
+        })?;
+        Ok(Metrics::parse(&text))
+    }
+
+    /// CPU seconds (user + system) the operator used so far.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.operator.pid()))?;
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let rest = stat.rsplit_once(')').context("/proc/<pid>/stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+        // SAFETY: sysconf has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        Ok(ticks / per_second)
+    }
+
+    /// Resident memory now (`VmRSS`) and its peak since the start (`VmHWM`), in MiB.
+    pub fn rss_mib(&self) -> anyhow::Result<(f64, f64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.operator.pid()))?;
+        let field = |name: &str| -> anyhow::Result<f64> {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .with_context(|| format!("{name} in /proc/<pid>/status"))?;
+            let kib: f64 = line.split_whitespace().nth(1).context("value")?.parse()?;
+            Ok(kib / 1024.0)
+        };
+        Ok((field("VmRSS:")?, field("VmHWM:")?))
+    }
+
+    /// A client for the test cluster, on this environment's runtime.
+    pub fn client(&self) -> anyhow::Result<kube::Client> {
+        let path = self.kube.kubeconfig_path().to_owned();
+        self.runtime.block_on(async move {
+            let kubeconfig = kube::config::Kubeconfig::read_from(&path)?;
+            let config = kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await?;
+            Ok(kube::Client::try_from(config)?)
+        })
+    }
+}
+
+/// The operator's counters: Pinot API calls by endpoint (`"GET /tables/{name}"`,
+/// summed over outcomes), reconciles by controller, pods restarted by pool.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub calls: BTreeMap<String, f64>,
+    pub reconciles: BTreeMap<String, f64>,
+    pub restarts: BTreeMap<String, f64>,
+}
+
+/// Pinot calls split the way the targets count them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Calls {
+    /// GET.
+    pub reads: f64,
+    /// POST, PUT, DELETE that change Pinot.
+    pub writes: f64,
+    /// `POST /tables/validate`: a POST that changes nothing.
+    pub validations: f64,
+}
+
+impl Calls {
+    pub fn total(&self) -> f64 {
+        self.reads + self.writes + self.validations
+    }
+}
+
+impl Metrics {
+    fn parse(text: &str) -> Metrics {
+        let mut metrics = Metrics::default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            let (map, label) = if series.starts_with("pinot_operator_pinot_api_calls_total{") {
+                (&mut metrics.calls, "endpoint")
+            } else if series.starts_with("pinot_operator_reconciles_total{") {
+                (&mut metrics.reconciles, "controller")
+            } else if series.starts_with("pinot_operator_pod_restarts_total{") {
+                (&mut metrics.restarts, "pool")
+            } else {
+                continue;
+            };
+            if let Some(key) = label_value(series, label) {
+                *map.entry(key).or_default() += value;
+            }
+        }
+        metrics
+    }
+
+    /// What changed between `before` and `self`.
+    pub fn since(&self, before: &Metrics) -> Metrics {
+        let diff = |now: &BTreeMap<String, f64>, then: &BTreeMap<String, f64>| {
+            now.iter()
+                .map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0.0)))
+                .filter(|(_, v)| *v != 0.0)
+                .collect()
+        };
+        Metrics {
+            calls: diff(&self.calls, &before.calls),
+            reconciles: diff(&self.reconciles, &before.reconciles),
+            restarts: diff(&self.restarts, &before.restarts),
+        }
+    }
+
+    pub fn calls(&self) -> Calls {
+        let mut calls = Calls::default();
+        for (endpoint, n) in &self.calls {
+            if endpoint.starts_with("GET ") {
+                calls.reads += n;
+            } else if endpoint.ends_with("/validate") {
+                calls.validations += n;
+            } else {
+                calls.writes += n;
+            }
+        }
+        calls
+    }
+
+    /// Reconciles of the schema and table controllers.
+    pub fn content_reconciles(&self) -> f64 {
+        ["pinotschema", "pinottable"]
+            .iter()
+            .map(|c| self.reconciles.get(*c).copied().unwrap_or(0.0))
+            .sum()
+    }
+
+    /// `endpoint: count` pairs, for the detail line under a table.
+    pub fn calls_by_endpoint(&self) -> String {
+        self.calls
+            .iter()
+            .map(|(e, n)| format!("`{e}` {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn label_value(series: &str, label: &str) -> Option<String> {
+    let start = series.find(&format!("{label}=\""))? + label.len() + 2;
+    let end = series[start..].find('"')? + start;
+    Some(series[start..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_splits_the_operator_s_counters() {
+        let text = "# HELP x\n\
+            pinot_operator_pinot_api_calls_total{endpoint=\"GET /tables/{name}\",outcome=\"ok\"} 3\n\
+            pinot_operator_pinot_api_calls_total{endpoint=\"GET /tables/{name}\",outcome=\"404\"} 1\n\
+            pinot_operator_pinot_api_calls_total{endpoint=\"POST /tables\",outcome=\"ok\"} 2\n\
+            pinot_operator_pinot_api_calls_total{endpoint=\"POST /tables/validate\",outcome=\"ok\"} 2\n\
+            pinot_operator_reconciles_total{controller=\"pinottable\"} 5\n\
+            pinot_operator_pod_restarts_total{namespace=\"a\",cluster=\"b\",pool=\"server/p0\"} 4\n";
+        let metrics = Metrics::parse(text);
+        let calls = metrics.calls();
+        assert_eq!(
+            (calls.reads, calls.writes, calls.validations),
+            (4.0, 2.0, 2.0)
+        );
+        assert_eq!(metrics.content_reconciles(), 5.0);
+        assert_eq!(metrics.restarts["server/p0"], 4.0);
+        let later = Metrics::parse(&text.replace("} 5", "} 7"));
+        assert_eq!(later.since(&metrics).reconciles["pinottable"], 2.0);
+        assert!(later.since(&metrics).calls.is_empty());
+    }
+}

@@ -1,0 +1,178 @@
+//! Benchmark of the operator against the real components: a real kube-apiserver (with
+//! KWOK nodes) and a real Apache Pinot, the operator as its own release-built process.
+//! Prints figures as markdown tables with each target and whether it was met; asserts
+//! nothing (tests assert behaviour, this measures it; a human reads the output).
+//!
+//! ```text
+//! pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
+//!             [--resync-seconds 60] [--ready-delay 5s] [--floor-first]
+//!             [--only convergence|steady|latency|rollout]
+//! ```
+//!
+//! Run it through `scripts/bench.sh` (which builds the release binaries first and
+//! passes its arguments through). Results and their reading: `docs/benchmarks.md`.
+
+mod convergence;
+mod env;
+mod latency;
+mod report;
+mod rollout;
+mod steady;
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use env::Env;
+
+const USAGE: &str = "usage: pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200] \
+                     [--resync-seconds 60] [--ready-delay 5s] [--floor-first] \
+                     [--only convergence|steady|latency|rollout]";
+
+/// What to run, and how big; the defaults are the figures of the issue.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Schema + table pairs per convergence run; the largest stays for steady/latency.
+    pub sizes: Vec<usize>,
+    pub steady: Duration,
+    pub changes: usize,
+    /// The operator's `--resync-seconds`.
+    pub resync: Duration,
+    /// KWOK readiness delay of every pod in the rollout benchmark (Go duration).
+    pub ready_delay: String,
+    pub only: Option<Bench>,
+    /// Run the floor before the operator at each size (default: after it). Whichever
+    /// runs second works against a Pinot holding the first one's tables.
+    pub floor_first: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bench {
+    Convergence,
+    Steady,
+    Latency,
+    Rollout,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Options> {
+        let mut options = Options {
+            sizes: vec![100, 1000],
+            steady: Duration::from_secs(300),
+            changes: 200,
+            resync: Duration::from_secs(60),
+            ready_delay: "5s".into(),
+            only: None,
+            floor_first: false,
+        };
+        while let Some(flag) = args.next() {
+            if flag == "--floor-first" {
+                options.floor_first = true;
+                continue;
+            }
+            if flag == "-h" || flag == "--help" {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            let value = args
+                .next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+            match flag.as_str() {
+                "--sizes" => {
+                    options.sizes = value
+                        .split(',')
+                        .map(|s| s.trim().replace('_', "").parse::<usize>())
+                        .collect::<Result<_, _>>()
+                        .with_context(|| format!("--sizes {value}"))?;
+                    if options.sizes.is_empty() || options.sizes.contains(&0) {
+                        bail!("--sizes needs positive numbers");
+                    }
+                }
+                "--steady-seconds" => options.steady = Duration::from_secs(value.parse()?),
+                "--changes" => options.changes = value.parse()?,
+                "--resync-seconds" => options.resync = Duration::from_secs(value.parse()?),
+                "--ready-delay" => options.ready_delay = value,
+                "--only" => {
+                    options.only = Some(match value.as_str() {
+                        "convergence" => Bench::Convergence,
+                        "steady" => Bench::Steady,
+                        "latency" => Bench::Latency,
+                        "rollout" => Bench::Rollout,
+                        other => bail!("unknown benchmark {other}\n{USAGE}"),
+                    })
+                }
+                other => bail!("unknown argument {other}\n{USAGE}"),
+            }
+        }
+        Ok(options)
+    }
+
+    fn runs(&self, bench: Bench) -> bool {
+        self.only.is_none_or(|only| only == bench)
+    }
+
+    /// The size the steady-state and latency benchmarks run at.
+    pub fn largest(&self) -> usize {
+        self.sizes.iter().copied().max().unwrap_or(1000)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = Options::parse(std::env::args().skip(1))?;
+    report::print_header(&options);
+    let needs_pinot = [Bench::Convergence, Bench::Steady, Bench::Latency]
+        .into_iter()
+        .any(|b| options.runs(b));
+    let env = Env::start(&options, needs_pinot)?;
+
+    let mut content = None;
+    if options.runs(Bench::Convergence) {
+        content = Some(convergence::run(&env, &options)?);
+    }
+    if options.runs(Bench::Steady) || options.runs(Bench::Latency) {
+        // The content the other two run against: the largest convergence run's, or a
+        // fresh one when convergence was not asked for.
+        let content = match content {
+            Some(content) => content,
+            None => convergence::populate(&env, options.largest())?,
+        };
+        if options.runs(Bench::Steady) {
+            steady::run(&env, &options, &content)?;
+        }
+        if options.runs(Bench::Latency) {
+            latency::run(&env, &options, &content)?;
+        }
+    }
+    if options.runs(Bench::Rollout) {
+        rollout::run(&env, &options)?;
+    }
+    report::print_footer();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Options> {
+        Options::parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_are_the_issue_s_figures() {
+        let options = parse(&[]).unwrap();
+        assert_eq!(options.sizes, [100, 1000]);
+        assert_eq!(options.steady, Duration::from_secs(300));
+        assert_eq!(options.changes, 200);
+        assert!(options.only.is_none());
+    }
+
+    #[test]
+    fn flags_override_and_only_selects_one() {
+        let options = parse(&["--sizes", "10,1_000", "--only", "rollout"]).unwrap();
+        assert_eq!(options.sizes, [10, 1000]);
+        assert!(options.runs(Bench::Rollout) && !options.runs(Bench::Steady));
+        assert!(parse(&["--only", "nope"]).is_err());
+        assert!(parse(&["--sizes"]).is_err());
+    }
+}
