@@ -79,6 +79,11 @@ pub trait ContentResource:
     const CONTROLLER: &'static str;
     /// Name of the referenced `PinotCluster`.
     fn cluster_name(&self) -> &str;
+    /// Name of the `PinotSchema` this object waits for, if any: it is synced again as
+    /// soon as that schema's `Synced` condition changes.
+    fn schema_ref(&self) -> Option<&str> {
+        None
+    }
     fn deletion_policy(&self) -> DeletionPolicy;
     fn content_status(&self) -> Option<&ContentStatus>;
     /// Human name of the Pinot object, e.g. `table events_OFFLINE`.

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::DeletionPolicy;
 use api::common::condition::{READY, SYNCED};
+use api::{DeletionPolicy, PinotSchema};
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -41,6 +41,18 @@ pub enum ReconcileError {
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<SyncError>>),
 }
 
+/// Hash of a schema's `Synced` status, reason and observed generation.
+fn synced_condition(schema: &PinotSchema) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let synced = schema
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, SYNCED))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&synced.status, &synced.reason, synced.observed_generation).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// Runs the controller for kind `K` until `shutdown` resolves.
 pub async fn run<K: ContentResource>(
     ctx: Arc<Context>,
@@ -61,7 +73,25 @@ pub async fn run<K: ContentResource>(
         );
     let controller = Controller::for_stream(changes, store.clone());
     let clusters: Api<api::PinotCluster> = ctx.cluster_api();
+    // A schema turning Synced lets the tables waiting for it go on at once, rather
+    // than at their next retry. Only a change of its Synced condition counts (not
+    // the timestamp every resync writes).
+    let schemas = watcher(ctx.api::<PinotSchema>(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(synced_condition, Default::default());
+    let waiting = store.clone();
     controller
+        .watches_stream(schemas, move |schema| {
+            let ns = schema.namespace();
+            let name = schema.name_any();
+            waiting
+                .state()
+                .into_iter()
+                .filter(|o| o.namespace() == ns && o.schema_ref() == Some(name.as_str()))
+                .map(|o| ObjectRef::from_obj(&*o))
+                .collect::<Vec<_>>()
+        })
         // A cluster appearing or changing (e.g. its URL) re-syncs what references it.
         .watches(clusters, watcher::Config::default(), move |cluster| {
             let ns = cluster.namespace();

@@ -113,6 +113,10 @@ impl ContentResource for PinotTable {
         &self.spec.cluster_ref.name
     }
 
+    fn schema_ref(&self) -> Option<&str> {
+        self.spec.schema_ref.as_ref().map(|r| r.name.as_str())
+    }
+
     fn deletion_policy(&self) -> DeletionPolicy {
         self.spec.deletion_policy
     }
