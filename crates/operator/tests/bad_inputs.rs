@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use api::common::condition::DEGRADED;
 use api::{PinotCluster, PinotSchema, PinotTable, PinotTenant};
-use common::{Harness, eventually, external_cluster, resource};
+use common::{Harness, events_schema, eventually, external_cluster, resource};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
@@ -49,13 +49,6 @@ struct Case {
 
 fn case(what: &'static str, obj: Value, stop: Stop) -> Case {
     Case { what, obj, stop }
-}
-
-fn events_schema(name: &str) -> Value {
-    json!({"schemaName": name,
-        "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}, {"name": "country", "dataType": "STRING"}],
-        "metricFieldSpecs": [{"name": "amount", "dataType": "DOUBLE"}],
-        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}]})
 }
 
 fn events_table(name: &str) -> Value {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use api::{PinotSchema, PinotTable, PinotTenant};
-use common::{Harness, eventually, resource};
+use common::{Harness, events_schema, eventually, resource};
 use pinot_client::{TableType, TenantRole};
 use serde_json::{Value, json};
 use testenv::pinot::Pinot;
@@ -15,13 +15,6 @@ use tokio::sync::RwLock;
 
 /// Tests share one Pinot; the outage test stops its controller, so it runs alone.
 static PINOT_UP: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
-
-fn events_schema(name: &str) -> Value {
-    json!({"schemaName": name,
-        "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}, {"name": "country", "dataType": "STRING"}],
-        "metricFieldSpecs": [{"name": "amount", "dataType": "DOUBLE"}],
-        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}]})
-}
 
 fn events_table(name: &str) -> Value {
     json!({"tableName": name, "tableType": "OFFLINE",

@@ -20,6 +20,7 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::utils::Predicate;
 use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
+use pinot_client::PinotClient;
 use serde_json::json;
 
 use super::connection::connect;
@@ -140,17 +141,27 @@ fn error_policy<K: ContentResource>(
     Action::requeue(WAIT_RETRY)
 }
 
-async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
-    let namespace = obj.namespace().unwrap_or_default();
+/// The (cached) Pinot client of the object's cluster, counting its calls in metrics.
+async fn pinot_for<K: ContentResource>(
+    obj: &K,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<PinotClient, SyncError> {
     let observer = Arc::new(PinotCallMetrics(ctx.metrics.clone()));
-    let pinot = connect(
+    let clients = &ctx.pinot_clients;
+    connect(
         &ctx.client,
-        &ctx.pinot_clients,
-        &namespace,
+        clients,
+        namespace,
         obj.cluster_name(),
         observer,
     )
-    .await?;
+    .await
+}
+
+async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let pinot = pinot_for(obj, &namespace, ctx).await?;
     let applied_hash = obj.content_status().and_then(|s| s.applied_hash.as_deref());
     let cx = SyncContext {
         pinot: &pinot,
@@ -315,15 +326,7 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
     }
     let result = async {
         let namespace = obj.namespace().unwrap_or_default();
-        let observer = Arc::new(PinotCallMetrics(ctx.metrics.clone()));
-        let pinot = connect(
-            &ctx.client,
-            &ctx.pinot_clients,
-            &namespace,
-            obj.cluster_name(),
-            observer,
-        )
-        .await?;
+        let pinot = pinot_for(obj, &namespace, ctx).await?;
         let cx = SyncContext {
             pinot: &pinot,
             kube: &ctx.client,

@@ -274,6 +274,14 @@ pub fn auth_secret(name: &str, username: &str, password: &str) -> Value {
            "stringData": {"username": username, "password": password}})
 }
 
+/// A schema `name` with two dimensions, a metric and a millisecond time column.
+pub fn events_schema(name: &str) -> Value {
+    json!({"schemaName": name,
+        "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}, {"name": "country", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "amount", "dataType": "DOUBLE"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}]})
+}
+
 pub fn resource(kind: &str, name: &str, spec: Value) -> Value {
     json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
 }
