@@ -5,11 +5,11 @@
 use api::auth::SecretKeyRef;
 use api::deep_storage::DeepStorageSpec;
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, EnvVar, EnvVarSource, KeyToPath, SecretKeySelector, SecretVolumeSource,
-    Volume, VolumeMount,
+    ConfigMapVolumeSource, EnvVar, EnvVarSource, SecretKeySelector, Volume,
 };
 
 use super::additions::{Additions, SecretValues};
+use super::build::{read_only_mount, secret_key_volume};
 use super::component::Component;
 
 const FETCHER_CLASS: &str = "org.apache.pinot.common.utils.fetcher.PinotFSSegmentFetcher";
@@ -196,7 +196,9 @@ fn store(storage: &DeepStorageSpec) -> Option<(Store<'_>, Additions)> {
             }),
             ..Volume::default()
         });
-        files.mounts.push(mount("hadoop-conf", HADOOP_CONF));
+        files
+            .mounts
+            .push(read_only_mount("hadoop-conf", HADOOP_CONF));
         options.push(("hadoop.conf.path", HADOOP_CONF.into()));
     }
     if let (Some(principal), Some(keytab)) = (&hdfs.kerberos_principal, &hdfs.keytab) {
@@ -249,31 +251,10 @@ fn secret_env(name: &str, source: &SecretKeyRef) -> EnvVar {
 /// Mounts one Secret key as the file `path`.
 fn secret_file(out: &mut Additions, volume: &str, source: &SecretKeyRef, path: &str) {
     let (dir, file) = path.rsplit_once('/').expect("absolute path");
-    out.volumes.push(Volume {
-        name: volume.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(source.name.clone()),
-            items: Some(vec![KeyToPath {
-                key: source.key.clone(),
-                path: file.into(),
-                mode: None,
-            }]),
-            default_mode: Some(0o440),
-            ..SecretVolumeSource::default()
-        }),
-        ..Volume::default()
-    });
-    out.mounts.push(mount(volume, dir));
+    let secret = secret_key_volume(volume, &source.name, &source.key, file);
+    out.volumes.push(secret);
+    out.mounts.push(read_only_mount(volume, dir));
     out.secret_inputs.push(source.clone());
-}
-
-fn mount(volume: &str, path: &str) -> VolumeMount {
-    VolumeMount {
-        name: volume.into(),
-        mount_path: path.into(),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    }
 }
 
 #[cfg(test)]

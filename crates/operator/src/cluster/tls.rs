@@ -1,17 +1,17 @@
 //! `spec.tls` → HTTPS listeners on controllers and brokers, with the keystore from
 //! the user's Secret. Plain HTTP stays on for kubelet probes and Pinot's own traffic.
 
+use super::additions::{Additions, SecretValues};
+use super::build::{read_only_mount, secret_key_volume};
+use super::component::Component;
 use api::auth::SecretKeyRef;
 use api::tls::TlsSpec;
-use k8s_openapi::api::core::v1::{KeyToPath, SecretVolumeSource, Volume, VolumeMount};
-
-use super::additions::{Additions, SecretValues};
-use super::component::Component;
 
 pub const CONTROLLER_HTTPS_PORT: i32 = 9443;
 pub const BROKER_HTTPS_PORT: i32 = 8443;
 const KEYSTORE: &str = "/var/pinot/tls/keystore.p12";
 const VOLUME: &str = "tls";
+const KEYSTORE_KEY: &str = "keystore.p12";
 
 /// Secret keys TLS reads: the keystore password, and the CA the operator trusts.
 pub fn secret_refs(tls: Option<&TlsSpec>) -> Vec<SecretKeyRef> {
@@ -58,26 +58,13 @@ pub fn additions(tls: &TlsSpec, component: Component, secrets: &SecretValues) ->
     ));
     out.secret_inputs = vec![password.clone()];
     out.extra_ports.push(("https", https_port));
-    out.volumes.push(Volume {
-        name: VOLUME.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(tls.secret_name.clone()),
-            items: Some(vec![KeyToPath {
-                key: "keystore.p12".into(),
-                path: "keystore.p12".into(),
-                mode: None,
-            }]),
-            default_mode: Some(0o440),
-            ..SecretVolumeSource::default()
-        }),
-        ..Volume::default()
-    });
-    out.mounts.push(VolumeMount {
-        name: VOLUME.into(),
-        mount_path: "/var/pinot/tls".into(),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    });
+    out.volumes.push(secret_key_volume(
+        VOLUME,
+        &tls.secret_name,
+        KEYSTORE_KEY,
+        KEYSTORE_KEY,
+    ));
+    out.mounts.push(read_only_mount(VOLUME, "/var/pinot/tls"));
     out
 }
 

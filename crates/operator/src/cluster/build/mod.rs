@@ -11,7 +11,7 @@ mod zookeeper;
 
 pub use credentials::{SECRET_FILE, credentials_secret_name, service_account_name};
 pub use meta::hash;
-pub use pod::container_security_context;
+pub use pod::{container_security_context, read_only_mount, secret_key_volume};
 pub use pool::expected_tags;
 pub use zookeeper::DEFAULT_ZOOKEEPER_IMAGE;
 

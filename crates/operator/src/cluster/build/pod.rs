@@ -3,8 +3,8 @@
 
 use api::settings::KubernetesSettings;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, HTTPGetAction, PodSecurityContext, PodSpec, Probe,
-    SeccompProfile, SecurityContext, Volume,
+    Capabilities, Container, EnvVar, HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, Probe,
+    SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -36,6 +36,35 @@ pub fn container_security_context() -> SecurityContext {
             add: None,
         }),
         ..SecurityContext::default()
+    }
+}
+
+/// A volume holding one key of Secret `secret` as the file `file`, readable by the
+/// pod's group only.
+pub fn secret_key_volume(volume: &str, secret: &str, key: &str, file: &str) -> Volume {
+    Volume {
+        name: volume.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.into()),
+            items: Some(vec![KeyToPath {
+                key: key.into(),
+                path: file.into(),
+                mode: None,
+            }]),
+            default_mode: Some(0o440),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+/// `volume` mounted read-only at `path`.
+pub fn read_only_mount(volume: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: volume.into(),
+        mount_path: path.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
     }
 }
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use api::cluster::{PoolSpec, RoleSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath,
-    PodTemplateSpec, SecretVolumeSource, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    PodTemplateSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -16,7 +16,9 @@ use super::credentials::{
     RoleExtras, SECRET_DIR, SECRET_FILE, credentials_secret_name, service_account_name,
 };
 use super::meta::{hash, object_meta};
-use super::pod::{container_security_context, env, env_var, pod_spec, probes};
+use super::pod::{
+    container_security_context, env, env_var, pod_spec, probes, read_only_mount, secret_key_volume,
+};
 use super::workload::{
     DATA_VOLUME, SetParts, client_service, headless_service, pod_disruption_budget, service_port,
     statefulset, volume_claim,
@@ -169,12 +171,7 @@ fn pod_template(
     let component = id.component;
     let k8s = &settings.kubernetes;
     let (config_dir, _) = component.config_path();
-    let mut mounts = vec![VolumeMount {
-        name: CONFIG_VOLUME.into(),
-        mount_path: config_dir,
-        read_only: Some(true),
-        ..VolumeMount::default()
-    }];
+    let mut mounts = vec![read_only_mount(CONFIG_VOLUME, &config_dir)];
     let mut volumes = vec![Volume {
         name: CONFIG_VOLUME.into(),
         config_map: Some(ConfigMapVolumeSource {
@@ -198,12 +195,7 @@ fn pod_template(
     }
     let added = &extras.additions;
     if let Some(key) = &extras.secret_key {
-        mounts.push(VolumeMount {
-            name: CREDENTIALS_VOLUME.into(),
-            mount_path: SECRET_DIR.into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
+        mounts.push(read_only_mount(CREDENTIALS_VOLUME, SECRET_DIR));
         volumes.push(credentials_volume(cx.scope.name, key));
     }
     mounts.extend(added.mounts.iter().cloned());
@@ -273,20 +265,8 @@ fn pod_template(
 
 /// The role's file of the credentials Secret, as `pinot.properties`.
 fn credentials_volume(cluster: &str, key: &str) -> Volume {
-    Volume {
-        name: CREDENTIALS_VOLUME.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(credentials_secret_name(cluster)),
-            items: Some(vec![KeyToPath {
-                key: key.into(),
-                path: "pinot.properties".into(),
-                mode: None,
-            }]),
-            default_mode: Some(0o440),
-            ..SecretVolumeSource::default()
-        }),
-        ..Volume::default()
-    }
+    let secret = credentials_secret_name(cluster);
+    secret_key_volume(CREDENTIALS_VOLUME, &secret, key, "pinot.properties")
 }
 
 fn data_mount(dir: &str) -> VolumeMount {
