@@ -79,6 +79,9 @@ pub trait ContentResource:
     const CONTROLLER: &'static str;
     /// Name of the referenced `PinotCluster`.
     fn cluster_name(&self) -> &str;
+    /// Whether objects of this kind wait for PinotSchemas ([`Self::schema_ref`]); only
+    /// then does the controller watch them.
+    const FOLLOWS_SCHEMAS: bool = false;
     /// Name of the `PinotSchema` this object waits for, if any: it is synced again as
     /// soon as that schema's `Synced` condition changes.
     fn schema_ref(&self) -> Option<&str> {

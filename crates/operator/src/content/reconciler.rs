@@ -42,6 +42,30 @@ pub enum ReconcileError {
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<SyncError>>),
 }
 
+/// A schema turning Synced lets the objects waiting for it (tables) go on at once,
+/// rather than at their next retry. Only a change of its Synced condition counts (not
+/// the timestamp every resync writes).
+fn follow_schemas<K: ContentResource>(
+    controller: Controller<K>,
+    ctx: &Context,
+    waiting: reflector::Store<K>,
+) -> Controller<K> {
+    let schemas = watcher(ctx.api::<PinotSchema>(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(synced_condition, Default::default());
+    controller.watches_stream(schemas, move |schema| {
+        let ns = schema.namespace();
+        let name = schema.name_any();
+        waiting
+            .state()
+            .into_iter()
+            .filter(|o| o.namespace() == ns && o.schema_ref() == Some(name.as_str()))
+            .map(|o| ObjectRef::from_obj(&*o))
+            .collect::<Vec<_>>()
+    })
+}
+
 /// Hash of a schema's `Synced` status, reason and observed generation.
 fn synced_condition(schema: &PinotSchema) -> Option<u64> {
     use std::hash::{Hash, Hasher};
@@ -74,25 +98,11 @@ pub async fn run<K: ContentResource>(
         );
     let controller = Controller::for_stream(changes, store.clone());
     let clusters: Api<api::PinotCluster> = ctx.cluster_api();
-    // A schema turning Synced lets the tables waiting for it go on at once, rather
-    // than at their next retry. Only a change of its Synced condition counts (not
-    // the timestamp every resync writes).
-    let schemas = watcher(ctx.api::<PinotSchema>(), watcher::Config::default())
-        .default_backoff()
-        .applied_objects()
-        .predicate_filter(synced_condition, Default::default());
-    let waiting = store.clone();
+    let controller = match K::FOLLOWS_SCHEMAS {
+        true => follow_schemas(controller, &ctx, store.clone()),
+        false => controller,
+    };
     controller
-        .watches_stream(schemas, move |schema| {
-            let ns = schema.namespace();
-            let name = schema.name_any();
-            waiting
-                .state()
-                .into_iter()
-                .filter(|o| o.namespace() == ns && o.schema_ref() == Some(name.as_str()))
-                .map(|o| ObjectRef::from_obj(&*o))
-                .collect::<Vec<_>>()
-        })
         // A cluster appearing or changing (e.g. its URL) re-syncs what references it.
         .watches(clusters, watcher::Config::default(), move |cluster| {
             let ns = cluster.namespace();

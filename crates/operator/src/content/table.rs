@@ -108,6 +108,7 @@ fn tenants(doc: &Value) -> (String, String) {
 
 impl ContentResource for PinotTable {
     const CONTROLLER: &'static str = "pinottable";
+    const FOLLOWS_SCHEMAS: bool = true;
 
     fn cluster_name(&self) -> &str {
         &self.spec.cluster_ref.name
