@@ -1,6 +1,7 @@
 //! pinot-operator as a library: the controllers and their pure building blocks, so
 //! integration tests and the sandbox run exactly what the binary runs.
 
+pub mod cache;
 pub mod cluster;
 pub mod conditions;
 pub mod content;

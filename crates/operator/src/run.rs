@@ -23,6 +23,9 @@ pub struct RunOptions {
     /// (how fast drift made directly in Pinot is reverted).
     #[arg(long, env = "RESYNC_SECONDS", default_value_t = 60)]
     pub resync_seconds: u64,
+    /// Reconciles each controller runs at once (0: unbounded).
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = crate::context::DEFAULT_CONCURRENCY)]
+    pub max_concurrent_reconciles: u16,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "LISTEN_ADDRESS", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
@@ -133,12 +136,9 @@ pub async fn run_controllers(
         opts.namespaces.iter().cloned().map(Some).collect()
     };
     let runs = scopes.into_iter().map(|namespace| {
-        let ctx = Arc::new(Context::new(
-            client.clone(),
-            metrics.clone(),
-            resync,
-            namespace,
-        ));
+        let ctx = Context::new(client.clone(), metrics.clone(), resync, namespace)
+            .with_concurrency(opts.max_concurrent_reconciles);
+        let ctx = Arc::new(ctx);
         run_scoped(ctx, shutdown.clone())
     });
     futures::future::join_all(runs).await;

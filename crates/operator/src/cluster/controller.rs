@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use pinot_client::PinotClient;
 use serde_json::json;
@@ -44,7 +44,14 @@ const DRAIN_REQUEUE: Duration = Duration::from_secs(15);
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let managed =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={}", crate::FIELD_MANAGER));
-    Controller::new(ctx.cluster_api(), watcher::Config::default().any_semantic())
+    let (store, writer) = reflector::store();
+    let clusters = watcher(ctx.cluster_api(), watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(crate::cache::slim)
+        .reflect(writer)
+        .applied_objects();
+    Controller::for_stream(clusters, store)
+        .with_config(ctx.controller_config())
         .owns(ctx.api::<StatefulSet>(), managed.clone())
         // Pod readiness is what the rollout waits on; StatefulSet status lags it.
         .watches(ctx.api::<Pod>(), managed, |pod| {

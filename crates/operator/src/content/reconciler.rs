@@ -90,13 +90,15 @@ pub async fn run<K: ContentResource>(
     let (store, writer) = reflector::store();
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
+        .modify(crate::cache::slim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(
             predicates::generation.combine(predicates::finalizers),
             Default::default(),
         );
-    let controller = Controller::for_stream(changes, store.clone());
+    let controller =
+        Controller::for_stream(changes, store.clone()).with_config(ctx.controller_config());
     let clusters: Api<api::PinotCluster> = ctx.cluster_api();
     let controller = match K::FOLLOWS_SCHEMAS {
         true => follow_schemas(controller, &ctx, store.clone()),
