@@ -87,6 +87,49 @@ async fn schema_is_created_updated_drift_reverted_and_retained() {
     );
 }
 
+/// New objects are created without a read first; one Pinot already has must be
+/// compared and adopted instead (Pinot answers the create with 409).
+#[tokio::test]
+async fn objects_already_in_pinot_are_adopted_not_duplicated() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start("adopt-content").await;
+    let name = h.pinot_name("events");
+    h.pinot.create_schema(&events_schema(&name)).await.unwrap();
+    let mut older = events_table(&name);
+    older["segmentsConfig"]["retentionTimeValue"] = json!("10");
+    h.pinot.create_table(&older).await.unwrap();
+
+    h.apply(resource(
+        "PinotSchema",
+        "events",
+        schema_spec(events_schema(&name)),
+    ))
+    .await;
+    h.apply(resource(
+        "PinotTable",
+        "events",
+        table_spec("events", events_table(&name)),
+    ))
+    .await;
+    h.wait_synced::<PinotSchema>("events", "True", "InSync")
+        .await;
+    h.wait_synced::<PinotTable>("events", "True", "Updated")
+        .await;
+    let config = h
+        .pinot
+        .get_table(&name, TableType::Offline)
+        .await
+        .unwrap()
+        .expect("table in Pinot");
+    assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "30");
+    let tables = h.pinot.list_tables().await.unwrap();
+    assert_eq!(
+        tables.iter().filter(|t| **t == name).count(),
+        1,
+        "{tables:?}"
+    );
+}
+
 #[tokio::test]
 async fn schema_with_delete_policy_is_removed_from_pinot() {
     let _pinot = PINOT_UP.read().await;

@@ -64,6 +64,24 @@ impl Synced {
     }
 }
 
+impl SyncContext<'_> {
+    /// Whether to create before reading: a document never applied (no hash in status)
+    /// is almost always new to Pinot, so one create replaces a read and a create. When
+    /// Pinot does have it, it answers 409 and the sync compares as usual.
+    pub fn creates_first(&self) -> bool {
+        self.applied_hash.is_none()
+    }
+}
+
+/// The result of a create-first attempt: `None` when Pinot already had the object.
+pub fn created(result: Result<(), pinot_client::Error>) -> Result<Option<Synced>, SyncError> {
+    match result {
+        Ok(()) => Ok(Some(Synced::new(Outcome::Created))),
+        Err(e) if e.is_conflict() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A custom resource whose content is kept in sync with Pinot.
 pub trait ContentResource:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::compare::{covers, hash};
 use super::error::SyncError;
-use super::{ContentResource, Outcome, SyncContext, Synced, validate};
+use super::{ContentResource, Outcome, SyncContext, Synced, created, validate};
 
 /// What to do with a schema, decided from what Pinot has.
 #[derive(Debug, PartialEq, Eq)]
@@ -75,6 +75,11 @@ impl ContentResource for PinotSchema {
     async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
         let desired = self.spec.schema.to_json();
         validate::schema(&desired)?;
+        if cx.creates_first()
+            && let Some(done) = created(cx.pinot.create_schema(&desired).await)?
+        {
+            return Ok(done);
+        }
         let name = &self.spec.schema.schema_name;
         let observed = cx.pinot.get_schema(name).await?;
         match plan(&desired, observed.as_ref(), cx.applied_hash) {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::compare::{covers, hash};
 use super::error::SyncError;
 use super::schema::{Plan, plan};
-use super::{ContentResource, Outcome, SyncContext, Synced, validate};
+use super::{ContentResource, Outcome, SyncContext, Synced, created, validate};
 
 /// Top-level TableConfig keys whose change moves segments between instances.
 const REBALANCE_KEYS: &[&str] = &[
@@ -146,39 +146,16 @@ impl ContentResource for PinotTable {
             ));
         }
         let schema_name = check_schema_ref(self, cx, &desired).await?;
-        let (name, table_type) = (
-            &self.spec.table.table_name,
-            client_type(self.spec.table.table_type),
-        );
-        let observed = cx
-            .pinot
-            .get_table(name, table_type)
-            .await?
-            .map(without_type_suffix);
-        let plan = plan(&desired, observed.as_ref(), cx.applied_hash);
-        // A table in sync needs nothing else from Pinot: one read per resync.
-        if plan != Plan::Nothing {
-            check_schema_in_pinot(cx, &schema_name).await?;
-            check_tenants(cx, &desired).await?;
-        }
-        let mut synced = match plan {
-            Plan::Nothing => Synced::new(Outcome::InSync),
-            Plan::Create => {
-                cx.pinot.create_table(&desired).await?;
-                Synced::new(Outcome::Created)
-            }
-            Plan::Update => {
-                cx.pinot.update_table(name, &desired).await?;
-                let before = observed.unwrap_or(Value::Null);
-                let notes = run_follow_ups(self, cx, follow_ups(&before, &desired)).await?;
-                Synced {
-                    outcome: Outcome::Updated,
-                    notes,
-                }
-            }
+        let first = match cx.creates_first() {
+            true => create_checked(cx, &desired, &schema_name).await?,
+            false => None,
         };
-        if table_type == TableType::Realtime {
-            let desired = self.spec.consumption;
+        let mut synced = match first {
+            Some(done) => done,
+            None => converge_config(self, cx, &desired, &schema_name).await?,
+        };
+        if self.spec.table.table_type == SpecTableType::Realtime {
+            let (name, desired) = (&self.spec.table.table_name, self.spec.consumption);
             let call = converge_consumption(cx, name, desired).await?;
             if call.is_some() && synced.outcome == Outcome::InSync {
                 synced.outcome = Outcome::Updated;
@@ -204,8 +181,64 @@ impl ContentResource for PinotTable {
     }
 }
 
-/// The schema `schemaRef` names must exist as a PinotSchema and be the one the table
-/// uses. Returns the schema's name.
+/// Creates the table once its schema and tenants are in Pinot; `None` if Pinot
+/// already has it.
+async fn create_checked(
+    cx: &SyncContext<'_>,
+    desired: &Value,
+    schema_name: &str,
+) -> Result<Option<Synced>, SyncError> {
+    check_dependencies(cx, desired, schema_name).await?;
+    created(cx.pinot.create_table(desired).await)
+}
+
+/// Reads the table from Pinot and creates or replaces it where it differs from
+/// `desired`, with the follow-ups the change needs.
+async fn converge_config(
+    table: &PinotTable,
+    cx: &SyncContext<'_>,
+    desired: &Value,
+    schema_name: &str,
+) -> Result<Synced, SyncError> {
+    let name = &table.spec.table.table_name;
+    let observed = cx
+        .pinot
+        .get_table(name, client_type(table.spec.table.table_type))
+        .await?
+        .map(without_type_suffix);
+    let plan = plan(desired, observed.as_ref(), cx.applied_hash);
+    // A table in sync needs nothing else from Pinot: one read per resync.
+    if plan == Plan::Nothing {
+        return Ok(Synced::new(Outcome::InSync));
+    }
+    check_dependencies(cx, desired, schema_name).await?;
+    if plan == Plan::Create {
+        cx.pinot.create_table(desired).await?;
+        return Ok(Synced::new(Outcome::Created));
+    }
+    cx.pinot.update_table(name, desired).await?;
+    let before = observed.unwrap_or(Value::Null);
+    let notes = run_follow_ups(table, cx, follow_ups(&before, desired)).await?;
+    Ok(Synced {
+        outcome: Outcome::Updated,
+        notes,
+    })
+}
+
+/// Before Pinot is asked to create or change the table: its schema and tenants must
+/// be in Pinot (Pinot 0.11 accepts an OFFLINE table whose schema is missing).
+async fn check_dependencies(
+    cx: &SyncContext<'_>,
+    desired: &Value,
+    schema_name: &str,
+) -> Result<(), SyncError> {
+    check_schema_in_pinot(cx, schema_name).await?;
+    check_tenants(cx, desired).await
+}
+
+/// The schema `schemaRef` names must exist as a PinotSchema, be the one the table
+/// uses, and have been synced to Pinot at least once (until then the table waits
+/// without asking Pinot anything). Returns the schema's name.
 async fn check_schema_ref(
     table: &PinotTable,
     cx: &SyncContext<'_>,
@@ -230,11 +263,20 @@ async fn check_schema_ref(
                 schema_ref.name
             )));
         }
+        let never_synced = referenced
+            .status
+            .as_ref()
+            .is_none_or(|s| s.applied_hash.is_none());
+        if never_synced {
+            return Err(SyncError::SchemaNotFound(format!(
+                "{schema_name} (PinotSchema {} has not synced yet)",
+                schema_ref.name
+            )));
+        }
     }
     Ok(schema_name)
 }
 
-/// Before Pinot is asked to create or change the table: its schema must be in Pinot.
 async fn check_schema_in_pinot(cx: &SyncContext<'_>, schema_name: &str) -> Result<(), SyncError> {
     match cx.pinot.get_schema(schema_name).await? {
         Some(_) => Ok(()),
