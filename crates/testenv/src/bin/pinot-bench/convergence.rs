@@ -1,28 +1,41 @@
-//! Content convergence: N PinotSchema + PinotTable pairs applied at once, timed until
+//! Content convergence: N PinotSchema + PinotTable pairs created at once, timed until
 //! every one is Synced, with the Pinot calls the operator made; against the floor, a
 //! plain HTTP client making the minimal calls (one POST per schema, one per table) for
-//! the same N pairs under other names in the same Pinot.
+//! the same N pairs. Each side runs against a Pinot of its own, freshly started and
+//! empty: Pinot 0.11 slows down as its table count grows, so sharing one would penalise
+//! whichever side ran second.
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::Options;
-use crate::env::Env;
+use crate::env::{Env, Metrics};
 use crate::report::{Table, seconds, verdict};
 
-/// Requests the floor client keeps in flight.
-const FLOOR_CONCURRENCY: usize = 16;
+/// Requests in flight, for the floor's POSTs and the operator side's applies alike, so
+/// neither side gets more parallelism than the other.
+const CONCURRENCY: usize = 16;
 const TARGET_RATIO: f64 = 1.2;
+const FIELD_MANAGER: &str = "pinot-bench";
 
 /// Synced content the steady-state and latency benchmarks run against.
 pub struct Content {
     pub namespace: String,
     pub n: usize,
-    /// Tables the floor client created (for Pinot's own update latency).
+    /// Tables created directly in the same Pinot (for Pinot's own update latency).
     pub floor_tables: Vec<String>,
+}
+
+/// How long the operator side took at one size.
+struct Timing {
+    /// From the first apply until every schema and table is Synced.
+    total: Duration,
+    /// From the first apply until the apiserver had answered the last one.
+    created: Duration,
 }
 
 pub fn schema(name: &str) -> Value {
@@ -46,65 +59,115 @@ pub fn table(name: &str, retention: u32) -> Value {
     })
 }
 
-/// The PinotCluster (external, the real Pinot) and `n` schema + table pairs named
-/// `s<i>`/`t<i>` in Kubernetes and `<prefix>_<i>` in Pinot, as one JSON `List`.
-fn documents(n: usize, prefix: &str, controller_url: &str) -> String {
-    let mut docs = vec![json!({
+/// The PinotCluster every schema and table refers to: external, the real Pinot.
+fn cluster(controller_url: &str) -> Value {
+    json!({
         "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
         "metadata": {"name": "pinot"},
         "spec": {"external": {"controllerUrl": controller_url}}
-    })];
-    for i in 0..n {
-        let name = format!("{prefix}_{i}");
-        docs.push(json!({
-            "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotSchema",
-            "metadata": {"name": format!("s{i}")},
-            "spec": {"clusterRef": {"name": "pinot"}, "schema": schema(&name)}
-        }));
-        docs.push(json!({
-            "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotTable",
-            "metadata": {"name": format!("t{i}")},
-            "spec": {"clusterRef": {"name": "pinot"}, "schemaRef": {"name": format!("s{i}")},
-                     "table": table(&name, 30)}
-        }));
-    }
-    json!({"apiVersion": "v1", "kind": "List", "items": docs}).to_string()
+    })
 }
 
-/// Applies `n` pairs in namespace `conv-<n>` and waits until all are Synced; returns
-/// how long that took from the start of `kubectl apply`, and how long the apply was.
-fn converge(env: &Env, n: usize) -> anyhow::Result<(Content, Duration, Duration)> {
+/// `n` schema + table pairs named `s<i>`/`t<i>` in Kubernetes and `<prefix>_<i>` in
+/// Pinot, each table right after its schema.
+fn pairs(n: usize, prefix: &str) -> Vec<Value> {
+    (0..n)
+        .flat_map(|i| {
+            let name = format!("{prefix}_{i}");
+            [
+                json!({
+                    "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotSchema",
+                    "metadata": {"name": format!("s{i}")},
+                    "spec": {"clusterRef": {"name": "pinot"}, "schema": schema(&name)}
+                }),
+                json!({
+                    "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotTable",
+                    "metadata": {"name": format!("t{i}")},
+                    "spec": {"clusterRef": {"name": "pinot"},
+                             "schemaRef": {"name": format!("s{i}")},
+                             "table": table(&name, 30)}
+                }),
+            ]
+        })
+        .collect()
+}
+
+/// Server-side applies one object of this crate's API group into `namespace`.
+async fn apply(client: &kube::Client, namespace: &str, object: &Value) -> anyhow::Result<()> {
+    let kind = object["kind"].as_str().context("object without kind")?;
+    let name = object["metadata"]["name"]
+        .as_str()
+        .context("object without name")?;
+    let gvk = GroupVersionKind::gvk("pinot.operator.dev", "v1alpha1", kind);
+    // The plural from_gvk derives (lower case + "s") is the CRDs' own.
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk(&gvk));
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER),
+        &Patch::Apply(object),
+    )
+    .await
+    .with_context(|| format!("apply {kind} {name}"))?;
+    Ok(())
+}
+
+/// The cluster first (every pair refers to it), then the pairs, [`CONCURRENCY`] at a time.
+async fn create(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &Value,
+    pairs: &[Value],
+) -> anyhow::Result<()> {
+    apply(client, namespace, cluster).await?;
+    futures::stream::iter(pairs.iter().map(|object| apply(client, namespace, object)))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+/// Creates `n` pairs in namespace `conv-<n>` against the current Pinot and waits until
+/// all are Synced.
+fn converge(env: &Env, n: usize) -> anyhow::Result<(Content, Timing)> {
     let namespace = format!("conv-{n}");
     env.create_namespace(&namespace)?;
-    let yaml = documents(n, &format!("op{n}"), &env.pinot().controller_url());
+    let client = env.client()?;
+    let cluster = cluster(&env.pinot().controller_url());
+    let pairs = pairs(n, &format!("op{n}"));
     let started = Instant::now();
-    env.apply(&namespace, &yaml)?;
-    let applied = started.elapsed();
-    env.wait_synced(
-        &namespace,
-        &[
-            ("pinotschemas", "PinotSchema"),
-            ("pinottables", "PinotTable"),
-        ],
-    )?;
+    env.runtime
+        .block_on(create(&client, &namespace, &cluster, &pairs))?;
+    let created = started.elapsed();
+    env.wait_synced(&client, &namespace, &["pinotschemas", "pinottables"])?;
+    let timing = Timing {
+        total: started.elapsed(),
+        created,
+    };
     let content = Content {
         namespace,
         n,
         floor_tables: Vec::new(),
     };
-    Ok((content, started.elapsed(), applied))
+    Ok((content, timing))
 }
 
-/// The content for steady/latency when convergence itself was not asked for.
-pub fn populate(env: &Env, n: usize) -> anyhow::Result<Content> {
-    let (mut content, took, _) = converge(env, n)?;
-    eprintln!("{n} pairs Synced in {took:.1?}");
-    content.floor_tables = floor(env, n, "floor")?.1;
+/// Untimed: the tables latency.rs updates directly, next to the operator's in its Pinot.
+fn add_floor_tables(env: &Env, content: &mut Content) -> anyhow::Result<()> {
+    content.floor_tables = floor(env, content.n, "floor")?.1;
+    Ok(())
+}
+
+/// The content for steady/latency, in a fresh Pinot, when convergence was not asked for.
+pub fn populate(env: &mut Env, n: usize) -> anyhow::Result<Content> {
+    env.fresh_pinot()?;
+    let (mut content, timing) = converge(env, n)?;
+    eprintln!("{n} pairs Synced in {:.1?}", timing.total);
+    add_floor_tables(env, &mut content)?;
     Ok(content)
 }
 
 /// The floor: one `POST /schemas` per schema, then one `POST /tables` per table, with
-/// [`FLOOR_CONCURRENCY`] requests in flight. Returns its time and the table names.
+/// [`CONCURRENCY`] requests in flight. Returns its time and the table names.
 fn floor(env: &Env, n: usize, prefix: &str) -> anyhow::Result<(Duration, Vec<String>)> {
     let url = env.pinot().controller_url();
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}{n}_{i}")).collect();
@@ -122,80 +185,87 @@ fn floor(env: &Env, n: usize, prefix: &str) -> anyhow::Result<(Duration, Vec<Str
     let started = Instant::now();
     env.runtime.block_on(async {
         futures::stream::iter(names.iter().map(|name| post("/schemas", schema(name))))
-            .buffer_unordered(FLOOR_CONCURRENCY)
+            .buffer_unordered(CONCURRENCY)
             .try_collect::<()>()
             .await?;
         futures::stream::iter(names.iter().map(|name| post("/tables", table(name, 30))))
-            .buffer_unordered(FLOOR_CONCURRENCY)
+            .buffer_unordered(CONCURRENCY)
             .try_collect::<()>()
             .await
     })?;
     Ok((started.elapsed(), names))
 }
 
-pub fn run(env: &Env, options: &Options) -> anyhow::Result<Content> {
+/// The table row for one size.
+fn row(n: usize, timing: &Timing, delta: &Metrics, floor_took: Duration) -> Vec<String> {
+    let calls = delta.calls();
+    let ratio = timing.total.as_secs_f64() / floor_took.as_secs_f64();
+    vec![
+        n.to_string(),
+        seconds(timing.total),
+        seconds(timing.created),
+        format!("{:.0}", calls.total()),
+        format!(
+            "{:.0} / {:.0} / {:.0}",
+            calls.reads, calls.writes, calls.validations
+        ),
+        seconds(floor_took),
+        (2 * n).to_string(),
+        format!("{ratio:.2}x"),
+        verdict(ratio <= TARGET_RATIO),
+    ]
+}
+
+/// Deletes a smaller size's namespace while its Pinot still runs; Pinot's objects stay
+/// (deletionPolicy Retain) and go with that Pinot.
+fn delete_namespace(env: &Env, namespace: &str) -> anyhow::Result<()> {
+    let status = env
+        .kube
+        .kubectl()
+        .args(["delete", "namespace", namespace, "--timeout=600s"])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("delete namespace {namespace} failed");
+    }
+    Ok(())
+}
+
+/// Every size in ascending order, floor first, each side on a fresh Pinot. Returns the
+/// largest size's content, whose Pinot `env` keeps for steady/latency.
+pub fn run(env: &mut Env, options: &Options) -> anyhow::Result<Content> {
     let mut sizes = options.sizes.clone();
     sizes.sort_unstable();
     let mut rows = Vec::new();
     let mut details = Vec::new();
     let mut kept = None;
     for (index, &n) in sizes.iter().enumerate() {
-        let early_floor = if options.floor_first {
-            Some(floor(env, n, "floor")?)
-        } else {
-            None
-        };
+        env.fresh_pinot()?;
+        let (floor_took, _) = floor(env, n, "floor")?;
+        env.fresh_pinot()?;
         let before = env.metrics()?;
-        let (mut content, took, applied) = converge(env, n)?;
+        let (mut content, timing) = converge(env, n)?;
         let delta = env.metrics()?.since(&before);
-        let calls = delta.calls();
-        let (floor_took, floor_tables) = match early_floor {
-            Some(done) => done,
-            None => floor(env, n, "floor")?,
-        };
-        let ratio = took.as_secs_f64() / floor_took.as_secs_f64();
-        rows.push(vec![
-            n.to_string(),
-            seconds(took),
-            seconds(applied),
-            format!("{:.0}", calls.total()),
-            format!(
-                "{:.0} / {:.0} / {:.0}",
-                calls.reads, calls.writes, calls.validations
-            ),
-            seconds(floor_took),
-            (2 * n).to_string(),
-            format!("{ratio:.2}x"),
-            verdict(ratio <= TARGET_RATIO),
-        ]);
+        rows.push(row(n, &timing, &delta, floor_took));
         details.push(format!(
             "N = {n}: operator calls by endpoint: {}; reconciles: {:.0}",
             delta.calls_by_endpoint(),
             delta.content_reconciles()
         ));
-        content.floor_tables = floor_tables;
         if index + 1 < sizes.len() {
             // Only the largest set stays: the steady state is measured at N resources.
-            // Deleting the custom resources leaves Pinot's objects (deletionPolicy Retain).
-            let status = env
-                .kube
-                .kubectl()
-                .args(["delete", "namespace", &content.namespace, "--timeout=600s"])
-                .stdout(std::process::Stdio::null())
-                .status()?;
-            if !status.success() {
-                bail!("delete namespace {} failed", content.namespace);
-            }
+            delete_namespace(env, &content.namespace)?;
         } else {
+            add_floor_tables(env, &mut content)?;
             kept = Some(content);
         }
     }
     Table {
-        title: "1. Content convergence (N schema + table pairs applied at once)",
+        title: "1. Content convergence (N schema + table pairs created at once)",
         headers: &[
             "N",
             "all Synced",
-            "of which kubectl apply",
+            "of which creating objects",
             "Pinot calls",
             "reads / writes / validate",
             "floor time",
@@ -208,15 +278,15 @@ pub fn run(env: &Env, options: &Options) -> anyhow::Result<Content> {
     }
     .print();
     println!(
-        "Floor: a plain HTTP client POSTing the same schemas, then tables, {FLOOR_CONCURRENCY} \
-         requests in flight, to the same Pinot under other names, {} the operator at each size. \"all Synced\" runs from the \
-         start of `kubectl apply` until a LIST (every 250 ms) shows Synced=True on every schema and \
-         table.\n",
-        if options.floor_first {
-            "before"
-        } else {
-            "after"
-        }
+        "Each side runs against a freshly started, empty Pinot of its own (the floor's is \
+         stopped before the operator's starts), floor first. Floor: a plain HTTP client POSTing \
+         the N schemas, then the N tables, {CONCURRENCY} requests in flight. Operator: an \
+         in-process Kubernetes client server-side-applies the PinotCluster (external, at that \
+         Pinot), then the N PinotSchema and N PinotTable objects, {CONCURRENCY} requests in \
+         flight. \"all Synced\" runs from the first apply until a LIST (every 250 ms) shows \
+         Synced=True on every schema and table; \"of which creating objects\" until the \
+         apiserver has answered every apply. Pinot calls are the operator's, from its \
+         /metrics.\n"
     );
     kept.ok_or_else(|| anyhow::anyhow!("no sizes"))
 }

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
-//!             [--resync-seconds 60] [--ready-delay 5s] [--floor-first]
+//!             [--resync-seconds 60] [--ready-delay 5s]
 //!             [--only convergence|steady|latency|rollout]
 //! ```
 //!
@@ -26,7 +26,7 @@ use anyhow::{Context, bail};
 use env::Env;
 
 const USAGE: &str = "usage: pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200] \
-                     [--resync-seconds 60] [--ready-delay 5s] [--floor-first] \
+                     [--resync-seconds 60] [--ready-delay 5s] \
                      [--only convergence|steady|latency|rollout]";
 
 /// What to run, and how big; the defaults are the figures of the issue.
@@ -41,9 +41,6 @@ pub struct Options {
     /// KWOK readiness delay of every pod in the rollout benchmark (Go duration).
     pub ready_delay: String,
     pub only: Option<Bench>,
-    /// Run the floor before the operator at each size (default: after it). Whichever
-    /// runs second works against a Pinot holding the first one's tables.
-    pub floor_first: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +60,8 @@ impl Options {
             resync: Duration::from_secs(60),
             ready_delay: "5s".into(),
             only: None,
-            floor_first: false,
         };
         while let Some(flag) = args.next() {
-            if flag == "--floor-first" {
-                options.floor_first = true;
-                continue;
-            }
             if flag == "-h" || flag == "--help" {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -120,21 +112,18 @@ impl Options {
 fn main() -> anyhow::Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
     report::print_header(&options);
-    let needs_pinot = [Bench::Convergence, Bench::Steady, Bench::Latency]
-        .into_iter()
-        .any(|b| options.runs(b));
-    let env = Env::start(&options, needs_pinot)?;
+    let mut env = Env::start(&options)?;
 
     let mut content = None;
     if options.runs(Bench::Convergence) {
-        content = Some(convergence::run(&env, &options)?);
+        content = Some(convergence::run(&mut env, &options)?);
     }
     if options.runs(Bench::Steady) || options.runs(Bench::Latency) {
-        // The content the other two run against: the largest convergence run's, or a
-        // fresh one when convergence was not asked for.
+        // The content the other two run against, in the Pinot `env` holds now: the
+        // largest convergence run's, or a fresh one when convergence was not asked for.
         let content = match content {
             Some(content) => content,
-            None => convergence::populate(&env, options.largest())?,
+            None => convergence::populate(&mut env, options.largest())?,
         };
         if options.runs(Bench::Steady) {
             steady::run(&env, &options, &content)?;
