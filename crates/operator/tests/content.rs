@@ -57,6 +57,12 @@ async fn schema_is_created_updated_drift_reverted_and_retained() {
             .await
             .contains(&"Created".to_owned())
     );
+    // Retain has nothing to do in Pinot on deletion, so nothing holds the object.
+    let object = h.api::<PinotSchema>().get("events").await.unwrap();
+    assert_eq!(
+        object.metadata.finalizers, None,
+        "Retain needs no finalizer"
+    );
 
     // Update: a new column reaches Pinot.
     let mut schema = events_schema(&name);
@@ -140,6 +146,12 @@ async fn schema_with_delete_policy_is_removed_from_pinot() {
     h.apply(resource("PinotSchema", "gone", spec)).await;
     h.wait_synced::<PinotSchema>("gone", "True", "Created")
         .await;
+    let object = h.api::<PinotSchema>().get("gone").await.unwrap();
+    assert_eq!(
+        object.metadata.finalizers,
+        Some(vec!["pinot.operator.dev/cleanup".to_owned()]),
+        "Delete holds the object until Pinot confirms"
+    );
     h.delete::<PinotSchema>("gone").await;
     h.wait_gone::<PinotSchema>("gone").await;
     assert!(h.pinot.get_schema(&name).await.unwrap().is_none());

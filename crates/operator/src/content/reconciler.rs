@@ -130,18 +130,36 @@ async fn reconcile<K: ContentResource>(
     let started = Instant::now();
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, obj, |event| async {
-        match event {
-            Finalizer::Apply(obj) => apply(obj.as_ref(), &ctx).await,
-            Finalizer::Cleanup(obj) => cleanup(obj.as_ref(), &ctx).await,
-        }
-    })
-    .await
+    let result = if needs_finalizer(obj.as_ref()) {
+        finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                Finalizer::Apply(obj) => apply(obj.as_ref(), &ctx).await,
+                Finalizer::Cleanup(obj) => cleanup(obj.as_ref(), &ctx).await,
+            }
+        })
+        .await
+    } else if obj.meta().deletion_timestamp.is_some() {
+        Ok(Action::await_change())
+    } else {
+        apply(obj.as_ref(), &ctx)
+            .await
+            .map_err(kube::runtime::finalizer::Error::ApplyFailed)
+    }
     .map_err(|e| ReconcileError::Finalizer(Box::new(e)));
     let failure = result.as_ref().err().map(|_| "ReconcileError");
     ctx.metrics
         .reconciled(K::CONTROLLER, started.elapsed(), failure);
     result
+}
+
+/// Only `deletionPolicy: Delete` has work to do in Pinot when the object goes, so
+/// only then does the object carry the finalizer. A `Retain` object is deleted at
+/// once, even with the operator or its PinotCluster gone. One that already carries
+/// the finalizer (it was `Delete` before) keeps it until deletion, which releases it
+/// without touching Pinot.
+pub fn needs_finalizer<K: ContentResource>(obj: &K) -> bool {
+    obj.deletion_policy() == DeletionPolicy::Delete
+        || obj.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 fn error_policy<K: ContentResource>(
