@@ -40,7 +40,8 @@ pub struct ContentStatus {
     /// Hash of the last document applied to Pinot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_hash: Option<String>,
-    /// When Pinot was last seen matching the spec (RFC 3339).
+    /// When Pinot was last seen matching the spec (RFC 3339). Refreshed with any other
+    /// status change, otherwise at most every 10 minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_time: Option<String>,
 }

@@ -60,6 +60,18 @@ impl Context {
         self
     }
 
+    /// When to compare an object with Pinot again: the resync interval, give or take
+    /// 10 %. Objects created together would otherwise resync together forever, and a
+    /// burst of 1,000 resyncs queues every real change behind it (reaction p99 went
+    /// from 0.15 s to 1.05 s with 16 reconciles at once).
+    pub fn next_resync(&self) -> Duration {
+        use std::hash::{BuildHasher, Hasher};
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        jittered(self.resync, random as f64 / u64::MAX as f64)
+    }
+
     /// The settings every controller runs with.
     pub fn controller_config(&self) -> controller::Config {
         controller::Config::default().concurrency(self.concurrency)
@@ -91,5 +103,24 @@ impl Context {
         if let Err(error) = recorder.publish(event, reference).await {
             tracing::warn!(%error, reason = %event.reason, "could not publish Event");
         }
+    }
+}
+
+/// `base` scaled by a factor between 0.9 and 1.1, picked by `unit` in [0, 1].
+fn jittered(base: Duration, unit: f64) -> Duration {
+    base.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resyncs_spread_over_ten_percent_either_side() {
+        let base = Duration::from_secs(60);
+        assert_eq!(jittered(base, 0.0), Duration::from_secs(54));
+        assert_eq!(jittered(base, 0.5), base);
+        assert_eq!(jittered(base, 1.0), Duration::from_secs(66));
+        assert_eq!(jittered(base, 7.0), Duration::from_secs(66));
     }
 }

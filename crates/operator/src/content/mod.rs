@@ -13,6 +13,7 @@ pub mod connection;
 pub mod error;
 pub mod reconciler;
 pub mod schema;
+pub mod status;
 pub mod table;
 pub mod tenant;
 pub mod validate;

@@ -25,6 +25,7 @@ use serde_json::json;
 
 use super::connection::connect;
 use super::error::SyncError;
+use super::status;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 use crate::conditions::{self, Desired};
 use crate::context::Context;
@@ -214,8 +215,8 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
     publish_sync_event(obj, ctx, &result, previous_reason.as_deref()).await;
     write_status(obj, ctx, result.as_ref()).await?;
     Ok(match &result {
-        Ok(_) => Action::requeue(ctx.resync),
-        Err(e) if e.needs_spec_change() => Action::requeue(ctx.resync),
+        Ok(_) => Action::requeue(ctx.next_resync()),
+        Err(e) if e.needs_spec_change() => Action::requeue(ctx.next_resync()),
         Err(_) => Action::requeue(WAIT_RETRY),
     })
 }
@@ -271,19 +272,15 @@ async fn write_status<K: ContentResource>(
     ctx: &Context,
     result: Result<&Synced, &SyncError>,
 ) -> Result<(), SyncError> {
-    let current = obj.content_status().cloned().unwrap_or_default();
-    let mut status = current.clone();
-    status.observed_generation = obj.meta().generation;
-    status.conditions = conditions::merge(
-        &current.conditions,
-        sync_conditions(result, &obj.pinot_object()),
-        obj.meta().generation,
-    );
-    if result.is_ok() {
-        status.applied_hash = Some(obj.desired_hash());
-        status.last_synced_time = Some(Timestamp::now().to_string());
-    }
-    if status == current {
+    let object = obj.pinot_object();
+    let subject = status::Subject {
+        current: obj.content_status(),
+        generation: obj.meta().generation,
+        object: &object,
+        desired_hash: obj.desired_hash(),
+    };
+    let status = status::next(subject, result, Timestamp::now());
+    if status == obj.content_status().cloned().unwrap_or_default() {
         return Ok(());
     }
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
