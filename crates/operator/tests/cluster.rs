@@ -26,7 +26,6 @@ use testenv::kubernetes::Kubernetes;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const TIMEOUT: Duration = Duration::from_secs(240);
 const OLD_IMAGE: &str = "apachepinot/pinot:1.5.1";
 const NEW_IMAGE: &str = "apachepinot/pinot:1.5.2";
 
@@ -116,40 +115,31 @@ impl Env {
     }
 
     /// Polls `check` until it yields; on timeout shows the namespace and the status.
-    async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    async fn eventually<T, F, Fut>(&self, what: &str, check: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Option<T>>,
     {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(value) = check().await {
-                return value;
-            }
-            if Instant::now() > deadline {
-                let state = self.k8s.kubectl_output(&[
-                    "get",
-                    "pinotclusters,statefulsets,pods,pvc",
-                    "-o",
-                    "wide",
-                    "-n",
-                    &self.ns,
-                ]);
-                let status = self.k8s.kubectl_output(&[
-                    "get",
-                    "pinotclusters",
-                    "-o",
-                    "jsonpath={.items[*].status}",
-                    "-n",
-                    &self.ns,
-                ]);
-                panic!(
-                    "timed out after {TIMEOUT:?} waiting for {what} in {}:\n{state}\n{status}",
-                    self.ns
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        let diag = || {
+            let state = self.k8s.kubectl_output(&[
+                "get",
+                "pinotclusters,statefulsets,pods,pvc",
+                "-o",
+                "wide",
+                "-n",
+                &self.ns,
+            ]);
+            let status = self.k8s.kubectl_output(&[
+                "get",
+                "pinotclusters",
+                "-o",
+                "jsonpath={.items[*].status}",
+                "-n",
+                &self.ns,
+            ]);
+            format!("in {}:\n{state}\n{status}", self.ns)
+        };
+        common::poll(what, diag, check).await
     }
 
     /// Waits until the status describes the current generation and says the rollout

@@ -32,6 +32,11 @@ fn table_spec(schema_ref: &str, table: Value) -> Value {
     json!({"clusterRef": {"name": "pinot"}, "schemaRef": {"name": schema_ref}, "table": table})
 }
 
+/// The OFFLINE table `name` as Pinot has it, if it has it.
+async fn offline_table(h: &Harness, name: &str) -> Option<Value> {
+    h.pinot.get_table(name, TableType::Offline).await.unwrap()
+}
+
 #[tokio::test]
 async fn schema_is_created_updated_drift_reverted_and_retained() {
     let _pinot = PINOT_UP.read().await;
@@ -121,12 +126,7 @@ async fn objects_already_in_pinot_are_adopted_not_duplicated() {
         .await;
     h.wait_synced::<PinotTable>("events", "True", "Updated")
         .await;
-    let config = h
-        .pinot
-        .get_table(&name, TableType::Offline)
-        .await
-        .unwrap()
-        .expect("table in Pinot");
+    let config = offline_table(&h, &name).await.expect("table in Pinot");
     assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "30");
     let tables = h.pinot.list_tables().await.unwrap();
     assert_eq!(
@@ -181,12 +181,7 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     .await;
     h.wait_synced::<PinotTable>("events", "True", "Created")
         .await;
-    let config = h
-        .pinot
-        .get_table(&name, TableType::Offline)
-        .await
-        .unwrap()
-        .expect("table in Pinot");
+    let config = offline_table(&h, &name).await.expect("table in Pinot");
     assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "30");
 
     // Update: retention 30 -> 90 days.
@@ -200,12 +195,7 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     .await;
     h.wait_synced::<PinotTable>("events", "True", "Updated")
         .await;
-    let config = h
-        .pinot
-        .get_table(&name, TableType::Offline)
-        .await
-        .unwrap()
-        .unwrap();
+    let config = offline_table(&h, &name).await.unwrap();
     assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "90");
 
     // Drift: retention changed behind the operator's back is reverted.
@@ -213,12 +203,7 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     drifted["segmentsConfig"]["retentionTimeValue"] = json!("1");
     h.pinot.update_table(&name, &drifted).await.unwrap();
     eventually("retention drift reverted", || async {
-        let c = h
-            .pinot
-            .get_table(&name, TableType::Offline)
-            .await
-            .unwrap()
-            .unwrap();
+        let c = offline_table(&h, &name).await.unwrap();
         c["segmentsConfig"]["retentionTimeValue"] == "90"
     })
     .await;
@@ -229,13 +214,7 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     // Retain (default): the table stays in Pinot.
     h.delete::<PinotTable>("events").await;
     h.wait_gone::<PinotTable>("events").await;
-    assert!(
-        h.pinot
-            .get_table(&name, TableType::Offline)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(offline_table(&h, &name).await.is_some());
 }
 
 #[tokio::test]
@@ -259,12 +238,7 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
     h.apply(resource("PinotTable", "countries", spec)).await;
     h.wait_synced::<PinotTable>("countries", "True", "Created")
         .await;
-    let config = h
-        .pinot
-        .get_table(&name, TableType::Offline)
-        .await
-        .unwrap()
-        .unwrap();
+    let config = offline_table(&h, &name).await.unwrap();
     assert_eq!(config["isDimTable"], true);
 
     // Deleting the schema first: the table still uses it (Pinot itself would delete it
@@ -278,13 +252,7 @@ async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
     h.delete::<PinotTable>("countries").await;
     h.wait_gone::<PinotTable>("countries").await;
     h.wait_gone::<PinotSchema>("countries").await;
-    assert!(
-        h.pinot
-            .get_table(&name, TableType::Offline)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(offline_table(&h, &name).await.is_none());
     assert!(h.pinot.get_schema(&name).await.unwrap().is_none());
 }
 
@@ -704,12 +672,7 @@ async fn pinot_outage_is_reported_and_recovered_without_deleting_anything() {
         .await;
     h.wait_synced::<PinotTenant>("brokers", "True", "InSync")
         .await;
-    let config = h
-        .pinot
-        .get_table(&name, TableType::Offline)
-        .await
-        .unwrap()
-        .expect("table kept");
+    let config = offline_table(&h, &name).await.expect("table kept");
     assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "45");
     let in_pinot = h
         .pinot

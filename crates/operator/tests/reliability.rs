@@ -37,7 +37,6 @@ static PINOT_UP: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
 
 const OLD_IMAGE: &str = "apachepinot/pinot:1.5.1";
 const NEW_IMAGE: &str = "apachepinot/pinot:1.5.2";
-const TIMEOUT: Duration = Duration::from_secs(240);
 /// SIGKILLs per scenario (rollout, content sync): 20 in all.
 const KILLS: usize = 10;
 /// The content reconciler's retry after a failed sync (`WAIT_RETRY` in
@@ -182,26 +181,6 @@ fn metric_sum(text: &str, name: &str) -> u64 {
         .filter(|l| l.starts_with(name) && !l.starts_with('#'))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
-}
-
-/// Polls `check` every 250 ms until it yields, panicking with `diag()` after `TIMEOUT`.
-async fn poll<T, F, Fut>(what: &str, diag: impl Fn() -> String, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {TIMEOUT:?} waiting for {what}\n{}",
-            diag()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 async fn namespace(prefix: &str) -> (Client, String) {
@@ -352,7 +331,7 @@ async fn operator_sigkilled_during_a_rollout_converges_and_restarts_each_pod_onc
             &ns,
         ])
     };
-    poll("the cluster deployed", diag, || {
+    common::poll("the cluster deployed", diag, || {
         settled(&client, &ns, "sales")
     })
     .await;
@@ -379,7 +358,7 @@ async fn operator_sigkilled_during_a_rollout_converges_and_restarts_each_pod_onc
     }
     let kill_window = kills_started.elapsed();
     let target = image_of(rollouts);
-    let cluster = poll(
+    let cluster = common::poll(
         "the rollout to complete after the kills",
         || format!("{}\n--- operator log ---\n{}", diag(), operator.log_tail()),
         || rolled_to(&client, &ns, &target),
@@ -467,7 +446,7 @@ async fn operator_survives_an_apiserver_restart_mid_reconcile() {
     apply_cluster(&client, &ns, "restart", small(OLD_IMAGE)).await;
     // Mid-reconcile: the first pools exist, the rest are still to be created.
     let sets: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(client.clone(), &ns);
-    poll("the first StatefulSet", String::new, || async {
+    common::poll("the first StatefulSet", String::new, || async {
         (!sets
             .list(&ListParams::default())
             .await
@@ -487,13 +466,13 @@ async fn operator_survives_an_apiserver_restart_mid_reconcile() {
     let diag = || {
         Kubernetes::shared().kubectl_output(&["get", "pinotclusters,statefulsets,pods", "-n", &ns])
     };
-    poll("the cluster deployed after the restart", diag, || {
+    common::poll("the cluster deployed after the restart", diag, || {
         settled(&client, &ns, "restart")
     })
     .await;
     // And it keeps reconciling new work: a rollout after the restart completes too.
     apply_cluster(&client, &ns, "restart", small(NEW_IMAGE)).await;
-    poll("a rollout after the restart", diag, || async {
+    common::poll("a rollout after the restart", diag, || async {
         let cluster = settled(&client, &ns, "restart").await?;
         (cluster.status?.version?.current.as_deref() == Some(NEW_IMAGE)).then_some(())
     })
@@ -624,7 +603,7 @@ impl Content {
     /// given, `reason`) for its current generation.
     async fn wait_all(&self, status: &str, reason: Option<&str>, diag: impl Fn() -> String) {
         let want = 2 * self.names.len();
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + common::POLL_TIMEOUT;
         loop {
             let last = self.synced().await;
             let matching = last

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use api::common::condition::SYNCED;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -299,4 +299,28 @@ where
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// How long [`poll`] waits: a rollout or a recovery on a loaded machine takes minutes.
+pub const POLL_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Polls `check` every 250 ms until it yields, panicking with `diag()` after
+/// [`POLL_TIMEOUT`].
+pub async fn poll<T, F, Fut>(what: &str, diag: impl Fn() -> String, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + POLL_TIMEOUT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {POLL_TIMEOUT:?} waiting for {what}\n{}",
+            diag()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
