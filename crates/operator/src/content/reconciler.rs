@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::common::condition::{READY, SYNCED};
+use api::common::condition::SYNCED;
 use api::{DeletionPolicy, PinotSchema};
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
@@ -27,7 +27,7 @@ use super::connection::connect;
 use super::error::SyncError;
 use super::status;
 use super::{ContentResource, Outcome, SyncContext, Synced};
-use crate::conditions::{self, Desired};
+use crate::conditions;
 use crate::context::Context;
 use crate::metrics::PinotCallMetrics;
 
@@ -158,7 +158,7 @@ async fn reconcile<K: ContentResource>(
 /// once, even with the operator or its PinotCluster gone. One that already carries
 /// the finalizer (it was `Delete` before) keeps it until deletion, which releases it
 /// without touching Pinot.
-pub fn needs_finalizer<K: ContentResource>(obj: &K) -> bool {
+fn needs_finalizer<K: ContentResource>(obj: &K) -> bool {
     obj.deletion_policy() == DeletionPolicy::Delete
         || obj.finalizers().iter().any(|f| f == FINALIZER)
 }
@@ -219,52 +219,6 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
         Err(e) if e.needs_spec_change() => Action::requeue(ctx.next_resync()),
         Err(_) => Action::requeue(WAIT_RETRY),
     })
-}
-
-/// Desired `Synced` and `Ready` conditions for a sync result.
-pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec<Desired<'static>> {
-    match result {
-        Ok(synced) => {
-            let reason = match synced.outcome {
-                Outcome::Created => "Created",
-                Outcome::Updated => "Updated",
-                Outcome::InSync => "InSync",
-            };
-            let mut message = format!("{object} matches the spec");
-            for note in &synced.notes {
-                message.push_str("; ");
-                message.push_str(note);
-            }
-            vec![
-                Desired {
-                    type_: SYNCED,
-                    status: true,
-                    reason,
-                    message,
-                },
-                Desired {
-                    type_: READY,
-                    status: true,
-                    reason: "Exists",
-                    message: format!("{object} exists in Pinot"),
-                },
-            ]
-        }
-        Err(e) => vec![
-            Desired {
-                type_: SYNCED,
-                status: false,
-                reason: e.reason(),
-                message: e.to_string(),
-            },
-            Desired {
-                type_: READY,
-                status: false,
-                reason: e.reason(),
-                message: format!("{object} is not confirmed in Pinot: {e}"),
-            },
-        ],
-    }
 }
 
 async fn write_status<K: ContentResource>(

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use api::ContentStatus;
+use api::common::condition::{READY, SYNCED};
 use k8s_openapi::jiff::Timestamp;
 
-use super::Synced;
 use super::error::SyncError;
-use crate::conditions;
+use super::{Outcome, Synced};
+use crate::conditions::{self, Desired};
 
 /// How stale `lastSyncedTime` may get while nothing else in the status changes.
 /// Refreshing it on every resync would write every object every minute: at 2,000
@@ -35,7 +36,7 @@ pub fn next(
     status.observed_generation = subject.generation;
     status.conditions = conditions::merge(
         &current.conditions,
-        super::reconciler::sync_conditions(result, subject.object),
+        sync_conditions(result, subject.object),
         subject.generation,
     );
     if result.is_ok() {
@@ -45,6 +46,52 @@ pub fn next(
         }
     }
     status
+}
+
+/// Desired `Synced` and `Ready` conditions for a sync result.
+pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec<Desired<'static>> {
+    match result {
+        Ok(synced) => {
+            let reason = match synced.outcome {
+                Outcome::Created => "Created",
+                Outcome::Updated => "Updated",
+                Outcome::InSync => "InSync",
+            };
+            let mut message = format!("{object} matches the spec");
+            for note in &synced.notes {
+                message.push_str("; ");
+                message.push_str(note);
+            }
+            vec![
+                Desired {
+                    type_: SYNCED,
+                    status: true,
+                    reason,
+                    message,
+                },
+                Desired {
+                    type_: READY,
+                    status: true,
+                    reason: "Exists",
+                    message: format!("{object} exists in Pinot"),
+                },
+            ]
+        }
+        Err(e) => vec![
+            Desired {
+                type_: SYNCED,
+                status: false,
+                reason: e.reason(),
+                message: e.to_string(),
+            },
+            Desired {
+                type_: READY,
+                status: false,
+                reason: e.reason(),
+                message: format!("{object} is not confirmed in Pinot: {e}"),
+            },
+        ],
+    }
 }
 
 /// Whether `lastSyncedTime` (absent or unreadable counts as due) is older than
@@ -59,7 +106,6 @@ fn refresh_due(last: Option<&str>, now: Timestamp) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::Outcome;
 
     fn at(seconds: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + seconds).unwrap()
