@@ -183,6 +183,18 @@ fn metric_sum(text: &str, name: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// The namespace's clusters, StatefulSets and pods, for a timeout's message.
+fn cluster_objects(ns: &str) -> String {
+    Kubernetes::shared().kubectl_output(&[
+        "get",
+        "pinotclusters,statefulsets,pods",
+        "-o",
+        "wide",
+        "-n",
+        ns,
+    ])
+}
+
 async fn namespace(prefix: &str) -> (Client, String) {
     let k8s = Kubernetes::shared();
     let client = k8s.client().await;
@@ -321,16 +333,7 @@ async fn operator_sigkilled_during_a_rollout_converges_and_restarts_each_pod_onc
     let dir = tempfile::tempdir().unwrap();
     let mut operator = Operator::start(&ns, dir.path(), 30);
     apply_cluster(&client, &ns, "sales", small(&image_of(0))).await;
-    let diag = || {
-        Kubernetes::shared().kubectl_output(&[
-            "get",
-            "pinotclusters,statefulsets,pods",
-            "-o",
-            "wide",
-            "-n",
-            &ns,
-        ])
-    };
+    let diag = || cluster_objects(&ns);
     common::poll("the cluster deployed", diag, || {
         settled(&client, &ns, "sales")
     })
@@ -463,9 +466,7 @@ async fn operator_survives_an_apiserver_restart_mid_reconcile() {
             .unwrap()
             .expect("restart kube-apiserver");
     let client = Kubernetes::shared().client().await;
-    let diag = || {
-        Kubernetes::shared().kubectl_output(&["get", "pinotclusters,statefulsets,pods", "-n", &ns])
-    };
+    let diag = || cluster_objects(&ns);
     common::poll("the cluster deployed after the restart", diag, || {
         settled(&client, &ns, "restart")
     })

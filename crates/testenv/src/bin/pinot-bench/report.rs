@@ -74,13 +74,9 @@ pub fn print_header(options: &Options) {
         version("PINOT_VERSION"),
         env!("CARGO_PKG_VERSION"),
     );
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "- load average at start (1/5/15 min): {} — the machine may be shared",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
     println!(
         "- options: sizes {:?}, steady {} s, {} changes, operator --resync-seconds {}, \
@@ -98,12 +94,14 @@ pub fn print_header(options: &Options) {
 
 /// The load average at the end: other work on the machine skews every figure.
 pub fn print_footer() {
+    println!("- load average at the end (1/5/15 min): {}", load_average());
+}
+
+/// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
+fn load_average() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "- load average at the end (1/5/15 min): {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
