@@ -207,9 +207,22 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
         c["segmentsConfig"]["retentionTimeValue"] == "90"
     })
     .await;
-    // Steady state: the next resyncs find Pinot matching and change nothing.
+    // Steady state: the next resyncs find Pinot matching and change nothing, in Pinot
+    // or in Kubernetes (no status write, so the object's resourceVersion stays).
     h.wait_synced::<PinotTable>("events", "True", "InSync")
         .await;
+    let before = h.api::<PinotTable>().get("events").await.unwrap();
+    let reads = calls(&h, "GET /tables/{name}");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(
+        calls(&h, "GET /tables/{name}") >= reads + 2,
+        "resyncs ran in the window"
+    );
+    let after = h.api::<PinotTable>().get("events").await.unwrap();
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "a resync that finds Pinot in order writes no status"
+    );
 
     // Retain (default): the table stays in Pinot.
     h.delete::<PinotTable>("events").await;
