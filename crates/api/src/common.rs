@@ -44,6 +44,23 @@ pub struct ContentStatus {
     /// status change, otherwise at most every 10 minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_time: Option<String>,
+    /// Follow-up work an applied change still needs because it failed (tables: a
+    /// segment reload or a rebalance). Retried at every sync until it succeeds, without
+    /// applying the change itself again; `Synced` is False with reason `FollowUpFailed`
+    /// meanwhile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_follow_ups: Vec<FollowUp>,
+}
+
+/// Work Pinot needs after a table config change, for the change to take effect.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema,
+)]
+pub enum FollowUp {
+    /// Move segments to the instances the new config assigns (tenants, replication).
+    Rebalance,
+    /// Reload existing segments (new indexes, columns, ingestion transforms).
+    Reload,
 }
 
 /// Condition types used by content resources.

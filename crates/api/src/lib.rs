@@ -15,7 +15,7 @@ pub mod tenant;
 pub mod tls;
 
 pub use cluster::{PinotCluster, PinotClusterSpec, PinotClusterStatus};
-pub use common::{ClusterRef, ContentStatus, DeletionPolicy};
+pub use common::{ClusterRef, ContentStatus, DeletionPolicy, FollowUp};
 pub use schema::{PinotSchema, PinotSchemaSpec};
 pub use table::{PinotTable, PinotTableSpec};
 pub use tenant::{PinotTenant, PinotTenantSpec};

@@ -76,8 +76,11 @@ pub struct LocalRef {
     pub name: String,
 }
 
-/// Pinot's TableConfig; fields beyond name and type are passed through unchanged.
+/// Pinot's TableConfig; fields beyond name, type and `segmentsConfig.schemaName` are
+/// passed through unchanged.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("!has(self.segmentsConfig) || !has(self.segmentsConfig.schemaName) || self.segmentsConfig.schemaName == self.tableName")
+    .message("segmentsConfig.schemaName must equal tableName (or be left out): Pinot 1.x finds a table's schema by its table name only"))]
 #[serde(rename_all = "camelCase")]
 pub struct TableDocument {
     /// Raw table name (without the `_OFFLINE`/`_REALTIME` suffix). Immutable.
@@ -89,7 +92,24 @@ pub struct TableDocument {
     /// `OFFLINE` or `REALTIME`. Immutable.
     #[x_kube(validation = Rule::new("self == oldSelf").message("tableType is immutable"))]
     pub table_type: TableType,
+    /// Pinot's `segmentsConfig` (`timeColumnName`, `replication`, retention, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments_config: Option<SegmentsConfig>,
     /// The rest of the document.
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, Value>,
+}
+
+/// A table's `segmentsConfig`; fields beyond `schemaName` are passed through unchanged.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentsConfig {
+    /// Deprecated by Pinot: 1.x ignores it (reporting it as an unrecognized property)
+    /// and finds a table's schema by the table name. Allowed only equal to `tableName`,
+    /// and never sent to Pinot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_name: Option<String>,
+    /// The rest of `segmentsConfig`.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
 }

@@ -675,12 +675,20 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
             ),
             Admission("expected boolean"),
         ),
-        // ---- PinotTable: status ----
         case(
             "segmentsConfig of the wrong type",
             table("t-segs", t(&|t| t["segmentsConfig"] = json!("30 days"))),
-            Synced("InvalidTable"),
+            Admission(".spec.table.segmentsConfig: expected map"),
         ),
+        case(
+            "schemaName other than tableName",
+            table(
+                "t-schemaname",
+                t(&|t| t["segmentsConfig"]["schemaName"] = json!("other")),
+            ),
+            Admission("segmentsConfig.schemaName must equal tableName"),
+        ),
+        // ---- PinotTable: status ----
         case(
             "tenants as a list",
             table("t-tenants", t(&|t| t["tenants"] = json!(["DefaultTenant"]))),

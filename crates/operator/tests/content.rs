@@ -230,6 +230,112 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     assert!(offline_table(&h, &name).await.is_some());
 }
 
+/// Calls to `writes` stay as they are over a window in which at least two resyncs
+/// read the object (`reads` counts them): the steady state makes no writes.
+async fn no_writes_over_resyncs(h: &Harness, reads: &str, writes: &str, what: &str) {
+    let (read_before, written) = (calls(h, reads), attempts(h, writes));
+    eventually(&format!("two resyncs of {what}"), || async {
+        calls(h, reads) >= read_before + 2
+    })
+    .await;
+    assert_eq!(
+        attempts(h, writes),
+        written,
+        "{what}: a resync wrote to Pinot"
+    );
+}
+
+/// Regression (Pinot 1.x): `segmentsConfig.schemaName` is never sent, so what Pinot
+/// returns (1.x drops the field) matches the spec and resyncs write nothing. An index
+/// change with `onChange.reload` on a table without segments (1.x: reload answers 404)
+/// is applied once and settles.
+#[tokio::test]
+async fn a_table_naming_its_schema_settles_and_an_index_change_reloads_once() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start("schema-name").await;
+    let name = h.pinot_name("named");
+    h.apply(resource(
+        "PinotSchema",
+        "named",
+        schema_spec(events_schema(&name)),
+    ))
+    .await;
+    let mut table = events_table(&name);
+    table["segmentsConfig"]["schemaName"] = json!(name);
+    let mut spec = table_spec("named", table.clone());
+    spec["onChange"] = json!({"reload": true});
+    h.apply(resource("PinotTable", "named", spec.clone())).await;
+    h.wait_synced::<PinotTable>("named", "True", "Created")
+        .await;
+    let stored = offline_table(&h, &name).await.expect("table in Pinot");
+    assert_eq!(
+        stored.pointer("/segmentsConfig/schemaName"),
+        None,
+        "schemaName is not sent: {stored}"
+    );
+    const PUT_TABLE: &str = "PUT /tables/{name}";
+    no_writes_over_resyncs(
+        &h,
+        "GET /tables/{name}",
+        PUT_TABLE,
+        "a table naming its schema",
+    )
+    .await;
+
+    spec["table"]["tableIndexConfig"]["invertedIndexColumns"] = json!(["country", "user_id"]);
+    h.apply(resource("PinotTable", "named", spec)).await;
+    let message = h
+        .wait_synced::<PinotTable>("named", "True", "Updated")
+        .await;
+    assert!(message.contains("reload"), "{message}");
+    let object = h.api::<PinotTable>().get("named").await.unwrap();
+    let status = object.status.expect("status");
+    assert!(status.pending_follow_ups.is_empty(), "{status:?}");
+    no_writes_over_resyncs(&h, "GET /tables/{name}", PUT_TABLE, "an index change").await;
+    assert_eq!(
+        h.event_reasons("named")
+            .await
+            .iter()
+            .filter(|r| *r == "Updated")
+            .count(),
+        1,
+        "the change was applied once"
+    );
+}
+
+/// Regression (every version): a schema with `updatePolicy.reload` and no table of its
+/// name is updated once; Pinot's "Failed to find table … to reload" (404) is not a
+/// failure that makes every resync PUT the schema again.
+#[tokio::test]
+async fn a_schema_reload_with_no_table_of_its_name_settles() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start("schema-reload").await;
+    let name = h.pinot_name("lonely");
+    let mut spec = schema_spec(events_schema(&name));
+    spec["updatePolicy"] = json!({"reload": true});
+    h.apply(resource("PinotSchema", "lonely", spec.clone()))
+        .await;
+    h.wait_synced::<PinotSchema>("lonely", "True", "Created")
+        .await;
+
+    spec["schema"]["dimensionFieldSpecs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "device", "dataType": "STRING"}));
+    h.apply(resource("PinotSchema", "lonely", spec)).await;
+    let message = h
+        .wait_synced::<PinotSchema>("lonely", "True", "Updated")
+        .await;
+    assert!(
+        message.contains(&format!("no table named {name} to reload")),
+        "{message}"
+    );
+    assert_eq!(attempts(&h, "PUT /schemas/{name}"), 1);
+    no_writes_over_resyncs(&h, "GET /schemas/{name}", "PUT /schemas/{name}", "a schema").await;
+    let stored = h.pinot.get_schema(&name).await.unwrap().unwrap();
+    assert_eq!(stored["dimensionFieldSpecs"].as_array().unwrap().len(), 3);
+}
+
 #[tokio::test]
 async fn dimension_table_with_delete_policy_is_removed_with_its_schema() {
     let _pinot = PINOT_UP.read().await;
@@ -356,8 +462,8 @@ async fn server_tenant_is_created_drift_reverted_and_deleted() {
         .unwrap();
 }
 
-/// A REALTIME table consuming JSON messages from `topic` with Pinot 0.11's Kafka 2.x
-/// plugin, from the start of the topic.
+/// A REALTIME table consuming JSON messages from `topic` with the Kafka plugin of the
+/// Pinot under test, from the start of the topic.
 fn realtime_table(name: &str, topic: &str, bootstrap: &str) -> Value {
     json!({"tableName": name, "tableType": "REALTIME",
         "segmentsConfig": {"timeColumnName": "updated_at", "replicasPerPartition": "1", "schemaName": name},
@@ -367,7 +473,7 @@ fn realtime_table(name: &str, topic: &str, bootstrap: &str) -> Value {
             "stream.kafka.topic.name": topic,
             "stream.kafka.broker.list": bootstrap,
             "stream.kafka.consumer.type": "lowlevel",
-            "stream.kafka.consumer.factory.class.name": "org.apache.pinot.plugin.stream.kafka20.KafkaConsumerFactory",
+            "stream.kafka.consumer.factory.class.name": Pinot::shared().kafka_consumer_factory(),
             "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
             "stream.kafka.consumer.prop.auto.offset.reset": "smallest"}}})
 }
@@ -426,11 +532,21 @@ async fn count_stays(table: &str, expected: u64) {
 /// Successful calls the operator made to `endpoint` (e.g. `"GET /tables/{name}/pauseStatus"`),
 /// from its `pinot_api_calls` metric.
 fn calls(h: &Harness, endpoint: &str) -> u64 {
+    count_calls(h, endpoint, Some("ok"))
+}
+
+/// Calls the operator made to `endpoint` whatever Pinot answered.
+fn attempts(h: &Harness, endpoint: &str) -> u64 {
+    count_calls(h, endpoint, None)
+}
+
+fn count_calls(h: &Harness, endpoint: &str, outcome: Option<&str>) -> u64 {
     let label = format!("endpoint=\"{endpoint}\"");
+    let outcome = outcome.map(|o| format!("outcome=\"{o}\""));
     h.metrics
         .encode()
         .lines()
-        .filter(|l| l.contains(&label) && l.contains("outcome=\"ok\""))
+        .filter(|l| l.contains(&label) && outcome.as_ref().is_none_or(|o| l.contains(o)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }

@@ -74,8 +74,7 @@ fn realtime_table(name: &str, topic: &str, bootstrap: &str) -> Value {
             "stream.kafka.topic.name": topic,
             "stream.kafka.broker.list": bootstrap,
             "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
-            "stream.kafka.consumer.factory.class.name":
-                "org.apache.pinot.plugin.stream.kafka20.KafkaConsumerFactory",
+            "stream.kafka.consumer.factory.class.name": Pinot::shared().kafka_consumer_factory(),
             "stream.kafka.consumer.prop.auto.offset.reset": "smallest"
         }},
         "metadata": {}
@@ -135,10 +134,14 @@ async fn schema_lifecycle() {
         .unwrap()
         .expect("created schema");
     assert_eq!(stored["schemaName"], json!(name));
-    assert_eq!(
-        stored["dimensionFieldSpecs"],
-        original["dimensionFieldSpecs"]
-    );
+    // 1.x adds `fieldType` to every column it returns (0.11 returns them as written).
+    let mut columns = original["dimensionFieldSpecs"].clone();
+    if version(&client).await >= PinotVersion::new(1, 0, 0) {
+        for column in columns.as_array_mut().unwrap() {
+            column["fieldType"] = json!("DIMENSION");
+        }
+    }
+    assert_eq!(stored["dimensionFieldSpecs"], columns);
     assert!(client.list_schemas().await.unwrap().contains(&name));
 
     // Adding a column is backward compatible.
@@ -317,9 +320,22 @@ async fn table_lifecycle_views_and_rebalance() {
         .unwrap_err();
     assert!(err.is_not_found(), "rebalance of a missing table: {err}");
 
-    // Pinot only protects schemas of REALTIME tables: deleting the schema of an OFFLINE
-    // table succeeds (0.11 through 1.5). The operator has to guard this itself.
-    client.delete_schema(&name).await.unwrap();
+    // 0.11 only protects schemas of REALTIME tables: deleting the schema of an OFFLINE
+    // table succeeds, so the operator guards it itself. 1.5.1 refuses (409) while the
+    // table exists; the schema goes after the table then.
+    let deleted = client.delete_schema(&name).await;
+    let protects_offline = version(&client).await >= PinotVersion::new(1, 5, 0);
+    match protects_offline {
+        false => deleted.unwrap(),
+        true => {
+            let err = deleted.unwrap_err();
+            assert!(
+                err.is_conflict(),
+                "deleting an OFFLINE table's schema: {err}"
+            );
+            assert!(err.to_string().contains("Cannot delete schema"), "{err}");
+        }
+    }
 
     client
         .delete_table(&name, TableType::Offline, Some("0d"))
@@ -355,6 +371,9 @@ async fn table_lifecycle_views_and_rebalance() {
     .await;
     let err = client.update_table(&name, &config).await.unwrap_err();
     assert!(err.is_not_found(), "update of a missing table: {err}");
+    if protects_offline {
+        client.delete_schema(&name).await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,9 @@ pub mod compare;
 mod compare_proptest;
 pub mod connection;
 pub mod error;
+pub mod follow_up;
+#[cfg(test)]
+mod pinot_1_5_tests;
 pub mod reconciler;
 pub mod schema;
 pub mod status;
@@ -21,7 +24,7 @@ pub mod validate;
 use std::fmt::Debug;
 use std::future::Future;
 
-use api::{ContentStatus, DeletionPolicy};
+use api::{ContentStatus, DeletionPolicy, FollowUp};
 use kube::core::NamespaceResourceScope;
 use kube::{Client, Resource};
 use pinot_client::PinotClient;
@@ -38,6 +41,8 @@ pub struct SyncContext<'a> {
     /// Hash of the document applied last time (from status), to notice fields the
     /// user removed, which a coverage comparison cannot see.
     pub applied_hash: Option<&'a str>,
+    /// Follow-ups of an earlier applied change that have not succeeded yet (from status).
+    pub pending_follow_ups: &'a [FollowUp],
 }
 
 /// What a successful sync did.
@@ -49,11 +54,25 @@ pub enum Outcome {
 }
 
 /// A successful sync: what happened, and notes for the status message (e.g. a
-/// rebalance the spec did not allow the operator to start).
+/// rebalance the spec did not allow the operator to start). Pinot matches the spec
+/// afterwards, even when a follow-up of the change failed: the change is recorded as
+/// applied and only the follow-up is retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synced {
     pub outcome: Outcome,
     pub notes: Vec<String>,
+    /// Follow-ups that failed, to retry at the next sync.
+    pub pending: Vec<FollowUp>,
+    /// Why the first of `pending` failed.
+    pub follow_up_failure: Option<FollowUpFailure>,
+}
+
+/// A follow-up that failed after its change was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpFailure {
+    pub message: String,
+    /// Worth retrying soon (Pinot unreachable) rather than at the next resync.
+    pub retry_soon: bool,
 }
 
 impl Synced {
@@ -61,6 +80,8 @@ impl Synced {
         Synced {
             outcome,
             notes: vec![],
+            pending: vec![],
+            follow_up_failure: None,
         }
     }
 }

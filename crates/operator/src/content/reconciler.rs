@@ -193,12 +193,13 @@ async fn pinot_for<K: ContentResource>(
 async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
     let namespace = obj.namespace().unwrap_or_default();
     let pinot = pinot_for(obj, &namespace, ctx).await?;
-    let applied_hash = obj.content_status().and_then(|s| s.applied_hash.as_deref());
+    let status = obj.content_status();
     let cx = SyncContext {
         pinot: &pinot,
         kube: &ctx.client,
         namespace: &namespace,
-        applied_hash,
+        applied_hash: status.and_then(|s| s.applied_hash.as_deref()),
+        pending_follow_ups: status.map_or(&[], |s| &s.pending_follow_ups),
     };
     obj.sync(&cx).await
 }
@@ -212,9 +213,15 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
         .content_status()
         .and_then(|s| conditions::find(&s.conditions, SYNCED))
         .map(|c| c.reason.clone());
-    publish_sync_event(obj, ctx, &result, previous_reason.as_deref()).await;
+    for event in sync_events(obj, &result, previous_reason.as_deref()) {
+        ctx.publish(&event, &obj.object_ref(&())).await;
+    }
     write_status(obj, ctx, result.as_ref()).await?;
     Ok(match &result {
+        Ok(Synced {
+            follow_up_failure: Some(failure),
+            ..
+        }) if failure.retry_soon => Action::requeue(WAIT_RETRY),
         Ok(_) => Action::requeue(ctx.next_resync()),
         Err(e) if e.needs_spec_change() => Action::requeue(ctx.next_resync()),
         Err(_) => Action::requeue(WAIT_RETRY),
@@ -254,37 +261,48 @@ async fn write_status<K: ContentResource>(
 
 /// Events for what changed in Pinot, and for failures when the reason changes (the
 /// condition carries the rest; repeating the same failure every retry is noise).
-async fn publish_sync_event<K: ContentResource>(
+fn sync_events<K: ContentResource>(
     obj: &K,
-    ctx: &Context,
     result: &Result<Synced, SyncError>,
     previous_reason: Option<&str>,
-) {
+) -> Vec<KubeEvent> {
     let object = obj.pinot_object();
-    let event = match result {
-        Ok(Synced {
-            outcome: Outcome::Created,
-            ..
-        }) => normal("Created", "Create", format!("created {object} in Pinot")),
-        Ok(Synced {
-            outcome: Outcome::Updated,
-            notes,
-        }) => normal(
+    let synced = match result {
+        Err(e) if previous_reason == Some(e.reason()) => return vec![],
+        Err(e) => return vec![warning(e.reason(), "Sync", e.to_string())],
+        Ok(synced) => synced,
+    };
+    let mut events = vec![];
+    match synced.outcome {
+        Outcome::Created => events.push(normal(
+            "Created",
+            "Create",
+            format!("created {object} in Pinot"),
+        )),
+        Outcome::Updated => events.push(normal(
             "Updated",
             "Update",
-            format!("updated {object} in Pinot {}", notes.join("; ")),
-        ),
-        Ok(_) => return,
-        Err(e) if previous_reason == Some(e.reason()) => return,
-        Err(e) => KubeEvent {
-            type_: EventType::Warning,
-            reason: e.reason().to_owned(),
-            note: Some(e.to_string()),
-            action: "Sync".into(),
-            secondary: None,
-        },
-    };
-    ctx.publish(&event, &obj.object_ref(&())).await;
+            format!("updated {object} in Pinot {}", synced.notes.join("; ")),
+        )),
+        Outcome::InSync => {}
+    }
+    if let Some(failure) = &synced.follow_up_failure
+        && previous_reason != Some(status::FOLLOW_UP_FAILED)
+    {
+        let note = format!("{object}: {}", failure.message);
+        events.push(warning(status::FOLLOW_UP_FAILED, "FollowUp", note));
+    }
+    events
+}
+
+fn warning(reason: &str, action: &str, note: String) -> KubeEvent {
+    KubeEvent {
+        type_: EventType::Warning,
+        reason: reason.into(),
+        note: Some(note),
+        action: action.into(),
+        secondary: None,
+    }
 }
 
 fn normal(reason: &str, action: &str, note: String) -> KubeEvent {
@@ -313,6 +331,7 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
             kube: &ctx.client,
             namespace: &namespace,
             applied_hash: None,
+            pending_follow_ups: &[],
         };
         obj.remove(&cx).await
     }
@@ -330,14 +349,9 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
             ctx.metrics.sync_failed(K::CONTROLLER, e.reason());
             // The finalizer stays until Pinot confirms; say why in status and an Event.
             write_status(obj, ctx, Err(&e)).await?;
-            let warning = KubeEvent {
-                type_: EventType::Warning,
-                reason: e.reason().to_owned(),
-                note: Some(format!("deleting {object} from Pinot waits: {e}")),
-                action: "Delete".into(),
-                secondary: None,
-            };
-            ctx.publish(&warning, &obj.object_ref(&())).await;
+            let note = format!("deleting {object} from Pinot waits: {e}");
+            ctx.publish(&warning(e.reason(), "Delete", note), &obj.object_ref(&()))
+                .await;
             Err(e)
         }
     }

@@ -1,7 +1,7 @@
 //! `PinotSchema` → Pinot schema.
 
 use api::{ContentStatus, DeletionPolicy, PinotSchema};
-use pinot_client::{SchemaUpdate, TableType};
+use pinot_client::{Reload, SchemaUpdate, TableType};
 use serde_json::Value;
 
 use super::compare::{covers, hash};
@@ -34,8 +34,9 @@ fn is_incompatible(e: &pinot_client::Error) -> bool {
     e.is_bad_request() && e.to_string().to_lowercase().contains("backward")
 }
 
-/// Tables in Pinot whose config uses schema `name`. Pinot deletes a schema that an
-/// OFFLINE table still uses without complaint, so the operator checks first.
+/// Tables in Pinot whose config uses schema `name`. Pinot 0.11 deletes a schema that an
+/// OFFLINE table still uses without complaint (1.5.1 refuses with 409), so the
+/// operator checks first, on every version, and names the tables.
 async fn tables_using(cx: &SyncContext<'_>, name: &str) -> Result<Vec<String>, SyncError> {
     let mut users = vec![];
     for table in cx.pinot.list_tables().await? {
@@ -121,22 +122,37 @@ async fn update(
         reload: policy.reload,
         force: false,
     };
-    match cx.pinot.update_schema(name, desired, opts).await {
-        Ok(()) => Ok(Synced::new(Outcome::Updated)),
+    let (reload, forced) = match cx.pinot.update_schema(name, desired, opts).await {
+        Ok(reload) => (reload, false),
         Err(e) if is_incompatible(&e) && policy.force => {
             let forced = SchemaUpdate {
-                reload: policy.reload,
                 force: true,
+                ..opts
             };
-            cx.pinot.update_schema(name, desired, forced).await?;
-            let mut synced = Synced::new(Outcome::Updated);
-            synced
-                .notes
-                .push("backward-incompatible change forced (updatePolicy.force)".into());
-            Ok(synced)
+            (cx.pinot.update_schema(name, desired, forced).await?, true)
         }
-        Err(e) if is_incompatible(&e) => Err(SyncError::IncompatibleSchemaChange(e.to_string())),
-        Err(e) => Err(e.into()),
+        Err(e) if is_incompatible(&e) => {
+            return Err(SyncError::IncompatibleSchemaChange(e.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut synced = Synced::new(Outcome::Updated);
+    if forced {
+        synced
+            .notes
+            .push("backward-incompatible change forced (updatePolicy.force)".into());
+    }
+    synced.notes.extend(reload_note(reload, name));
+    Ok(synced)
+}
+
+/// What the reload that came with the update did, for the status message.
+fn reload_note(reload: Option<Reload>, name: &str) -> Option<String> {
+    match reload? {
+        Reload::Started => Some(format!("reload of table {name} started")),
+        Reload::NoSegments => Some(format!("table {name} has no segments to reload")),
+        // A schema need not have a table of its name: nothing to reload is no failure.
+        Reload::NoTable => Some(format!("no table named {name} to reload")),
     }
 }
 
@@ -171,6 +187,20 @@ mod tests {
         );
         // No status yet (e.g. adopted schema): coverage alone decides.
         assert_eq!(plan(&doc(), Some(&doc()), None), Plan::Nothing);
+    }
+
+    #[test]
+    fn nothing_to_reload_is_said_not_failed() {
+        assert_eq!(reload_note(None, "events"), None);
+        assert_eq!(
+            reload_note(Some(Reload::NoTable), "events").as_deref(),
+            Some("no table named events to reload")
+        );
+        assert!(
+            reload_note(Some(Reload::Started), "e")
+                .unwrap()
+                .contains("started")
+        );
     }
 
     #[test]

@@ -39,14 +39,19 @@ pub fn next(
         sync_conditions(result, subject.object),
         subject.generation,
     );
-    if result.is_ok() {
+    if let Ok(synced) = result {
         status.applied_hash = Some(subject.desired_hash);
+        status.pending_follow_ups = synced.pending.clone();
         if status != current || refresh_due(current.last_synced_time.as_deref(), now) {
             status.last_synced_time = Some(now.to_string());
         }
     }
     status
 }
+
+/// Reason of the `Synced` condition (and Warning Event) while a follow-up of an
+/// applied change fails.
+pub const FOLLOW_UP_FAILED: &str = "FollowUpFailed";
 
 /// Desired `Synced` and `Ready` conditions for a sync result.
 pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec<Desired<'static>> {
@@ -62,13 +67,25 @@ pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec
                 message.push_str("; ");
                 message.push_str(note);
             }
-            vec![
-                Desired {
+            let synced_condition = match &synced.follow_up_failure {
+                None => Desired {
                     type_: SYNCED,
                     status: true,
                     reason,
                     message,
                 },
+                Some(failure) => Desired {
+                    type_: SYNCED,
+                    status: false,
+                    reason: FOLLOW_UP_FAILED,
+                    message: format!(
+                        "{message}; {} (retried at every sync, the change itself is not applied again)",
+                        failure.message
+                    ),
+                },
+            };
+            vec![
+                synced_condition,
                 Desired {
                     type_: READY,
                     status: true,
@@ -159,6 +176,33 @@ mod tests {
         assert_eq!(failed.last_synced_time, first.last_synced_time);
         assert_eq!(failed.applied_hash, first.applied_hash);
         assert_ne!(failed.conditions, first.conditions);
+    }
+
+    #[test]
+    fn a_failed_follow_up_records_the_change_and_keeps_the_follow_up_pending() {
+        let mut updated = Synced::new(Outcome::Updated);
+        updated.pending = vec![api::FollowUp::Reload];
+        updated.follow_up_failure = Some(crate::content::FollowUpFailure {
+            message: "segment reload failed: HTTP 500".into(),
+            retry_soon: true,
+        });
+        let status = next(subject(None), Ok(&updated), at(0));
+        assert_eq!(status.applied_hash.as_deref(), Some("h1"), "no re-apply");
+        assert_eq!(status.pending_follow_ups, vec![api::FollowUp::Reload]);
+        let synced = conditions::find(&status.conditions, SYNCED).unwrap();
+        assert_eq!(
+            (synced.status.as_str(), synced.reason.as_str()),
+            ("False", FOLLOW_UP_FAILED)
+        );
+        assert!(synced.message.contains("HTTP 500"), "{}", synced.message);
+        let ready = conditions::find(&status.conditions, READY).unwrap();
+        assert_eq!(ready.status, "True");
+
+        // The retry succeeds: nothing pending, Synced again.
+        let done = next(subject(Some(&status)), Ok(&in_sync()), at(60));
+        assert!(done.pending_follow_ups.is_empty());
+        let synced = conditions::find(&done.conditions, SYNCED).unwrap();
+        assert_eq!(synced.status, "True");
     }
 
     #[test]

@@ -2,54 +2,17 @@
 //! its tenants), the follow-ups a change needs (rebalance, reload), and a REALTIME
 //! table's consumption paused or resumed as `spec.consumption` says.
 
-use api::table::{Consumption, TableType as SpecTableType};
-use api::{ContentStatus, DeletionPolicy, PinotSchema, PinotTable};
+use api::table::{Consumption, TableDocument, TableType as SpecTableType};
+use api::{ContentStatus, DeletionPolicy, FollowUp, PinotSchema, PinotTable};
 use kube::Api;
-use pinot_client::{RebalanceOptions, TableType};
+use pinot_client::{RebalanceOptions, Reload, TableType};
 use serde_json::Value;
 
-use super::compare::{covers, hash};
+use super::compare::hash;
 use super::error::SyncError;
+use super::follow_up::{self, describe};
 use super::schema::{Plan, plan};
-use super::{ContentResource, Outcome, SyncContext, Synced, created, validate};
-
-/// Top-level TableConfig keys whose change moves segments between instances.
-const REBALANCE_KEYS: &[&str] = &[
-    "tenants",
-    "instanceAssignmentConfigMap",
-    "tierConfigs",
-    "instancePartitionsMap",
-];
-/// Keys whose change needs existing segments reloaded to take effect.
-const RELOAD_KEYS: &[&str] = &["tableIndexConfig", "fieldConfigList", "ingestionConfig"];
-
-/// Follow-up work a config change needs, from the config Pinot had before.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct FollowUps {
-    pub rebalance: bool,
-    pub reload: bool,
-}
-
-/// Pure: which follow-ups applying `desired` over `before` needs.
-pub fn follow_ups(before: &Value, desired: &Value) -> FollowUps {
-    let changed = |key: &str| match (before.get(key), desired.get(key)) {
-        (_, None) => false,
-        (None, Some(d)) => !d.is_null(),
-        (Some(b), Some(d)) => !covers(b, d),
-    };
-    let replication_changed = ["replication", "replicasPerPartition"].iter().any(|k| {
-        let path = format!("/segmentsConfig/{k}");
-        match (before.pointer(&path), desired.pointer(&path)) {
-            (Some(b), Some(d)) => !covers(b, d),
-            (None, Some(_)) => true,
-            _ => false,
-        }
-    });
-    FollowUps {
-        rebalance: replication_changed || REBALANCE_KEYS.iter().any(|k| changed(k)),
-        reload: RELOAD_KEYS.iter().any(|k| changed(k)),
-    }
-}
+use super::{ContentResource, FollowUpFailure, Outcome, SyncContext, Synced, created, validate};
 
 /// The call that brings a REALTIME table's consumption to what the spec asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +46,18 @@ fn client_type(t: SpecTableType) -> TableType {
         SpecTableType::Offline => TableType::Offline,
         SpecTableType::Realtime => TableType::Realtime,
     }
+}
+
+/// The document sent to Pinot: the spec's, without `segmentsConfig.schemaName`. Pinot
+/// 1.x drops that field (and never returns it, so a spec carrying it would never match
+/// what Pinot has); admission and [`validate::table`] allow it only equal to
+/// `tableName`, which is how every version finds the table's schema anyway.
+fn pinot_document(table: &TableDocument) -> Value {
+    let mut doc = table.to_json();
+    if let Some(segments) = doc.get_mut("segmentsConfig").and_then(Value::as_object_mut) {
+        segments.remove("schemaName");
+    }
+    doc
 }
 
 /// Pinot returns `tableName` with its type suffix (`events_OFFLINE`); the spec holds
@@ -132,12 +107,12 @@ impl ContentResource for PinotTable {
     }
 
     fn desired_hash(&self) -> String {
-        hash(&self.spec.table.to_json())
+        hash(&pinot_document(&self.spec.table))
     }
 
     async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
-        let desired = self.spec.table.to_json();
-        validate::table(&desired)?;
+        validate::table(&self.spec.table.to_json())?;
+        let desired = pinot_document(&self.spec.table);
         if self.spec.consumption == Consumption::Paused
             && self.spec.table.table_type != SpecTableType::Realtime
         {
@@ -193,7 +168,7 @@ async fn create_checked(
 }
 
 /// Reads the table from Pinot and creates or replaces it where it differs from
-/// `desired`, with the follow-ups the change needs.
+/// `desired`, then runs the follow-ups the change needs and those still pending.
 async fn converge_config(
     table: &PinotTable,
     cx: &SyncContext<'_>,
@@ -208,21 +183,28 @@ async fn converge_config(
         .map(without_type_suffix);
     let plan = plan(desired, observed.as_ref(), cx.applied_hash);
     // A table in sync needs nothing else from Pinot: one read per resync.
-    if plan == Plan::Nothing {
+    if plan == Plan::Nothing && cx.pending_follow_ups.is_empty() {
         return Ok(Synced::new(Outcome::InSync));
     }
-    check_dependencies(cx, desired, schema_name).await?;
-    if plan == Plan::Create {
-        cx.pinot.create_table(desired).await?;
-        return Ok(Synced::new(Outcome::Created));
-    }
-    cx.pinot.update_table(name, desired).await?;
-    let before = observed.unwrap_or(Value::Null);
-    let notes = run_follow_ups(table, cx, follow_ups(&before, desired)).await?;
-    Ok(Synced {
-        outcome: Outcome::Updated,
-        notes,
-    })
+    let (outcome, needed) = match plan {
+        Plan::Nothing => (Outcome::InSync, Default::default()),
+        Plan::Create => {
+            check_dependencies(cx, desired, schema_name).await?;
+            cx.pinot.create_table(desired).await?;
+            return Ok(Synced::new(Outcome::Created));
+        }
+        Plan::Update => {
+            check_dependencies(cx, desired, schema_name).await?;
+            cx.pinot.update_table(name, desired).await?;
+            let before = observed.unwrap_or(Value::Null);
+            (Outcome::Updated, follow_up::needed(&before, desired))
+        }
+    };
+    let decision = follow_up::decide(&needed, cx.pending_follow_ups, &table.spec.on_change);
+    let mut synced = run_follow_ups(table, cx, &decision.run).await;
+    synced.outcome = outcome;
+    synced.notes.extend(decision.notes);
+    Ok(synced)
 }
 
 /// Before Pinot is asked to create or change the table: its schema and tenants must
@@ -244,6 +226,7 @@ async fn check_schema_ref(
     cx: &SyncContext<'_>,
     desired: &Value,
 ) -> Result<String, SyncError> {
+    // Pinot finds a table's schema by its table name (1.x only so; see pinot_document).
     let schema_name = validate::table_schema_name(desired)
         .unwrap_or_default()
         .to_owned();
@@ -258,8 +241,8 @@ async fn check_schema_ref(
         let referenced_name = &referenced.spec.schema.schema_name;
         if *referenced_name != schema_name {
             return Err(SyncError::SchemaMismatch(format!(
-                "schemaRef {} holds schema {referenced_name:?} but the table uses schema {schema_name:?} \
-                     (tableName or segmentsConfig.schemaName)",
+                "schemaRef {} holds schema {referenced_name:?}, but Pinot finds the schema of table \
+                     {schema_name:?} by its name: the PinotSchema's schemaName must equal tableName",
                 schema_ref.name
             )));
         }
@@ -284,35 +267,52 @@ async fn check_schema_in_pinot(cx: &SyncContext<'_>, schema_name: &str) -> Resul
     }
 }
 
+/// Runs `follow_ups` one by one. A failure does not fail the sync (the change is in
+/// Pinot): the follow-up stays pending and is retried at the next sync.
 async fn run_follow_ups(
     table: &PinotTable,
     cx: &SyncContext<'_>,
-    needs: FollowUps,
-) -> Result<Vec<String>, SyncError> {
+    follow_ups: &[FollowUp],
+) -> Synced {
+    let mut synced = Synced::new(Outcome::InSync);
+    for follow_up in follow_ups {
+        match run_follow_up(table, cx, *follow_up).await {
+            Ok(note) => synced.notes.push(note),
+            Err(e) => {
+                synced.pending.push(*follow_up);
+                synced.follow_up_failure.get_or_insert(FollowUpFailure {
+                    message: format!("{} failed: {e}", describe(*follow_up)),
+                    retry_soon: !e.needs_spec_change(),
+                });
+            }
+        }
+    }
+    synced
+}
+
+/// One follow-up; returns the status note for it.
+async fn run_follow_up(
+    table: &PinotTable,
+    cx: &SyncContext<'_>,
+    follow_up: FollowUp,
+) -> Result<String, SyncError> {
     let t = &table.spec.table;
     let table_type = client_type(t.table_type);
-    let mut notes = vec![];
-    if needs.rebalance && table.spec.on_change.rebalance {
-        let opts = RebalanceOptions {
-            reassign_instances: true,
-            include_consuming: true,
-            ..RebalanceOptions::default()
-        };
-        let result = cx.pinot.rebalance(&t.table_name, table_type, &opts).await?;
-        notes.push(format!("rebalance started: {:?}", result.status));
-    } else if needs.rebalance {
-        notes.push(
-            "the change needs a rebalance (set spec.onChange.rebalance to let the operator run it)"
-                .into(),
-        );
+    match follow_up {
+        FollowUp::Rebalance => {
+            let opts = RebalanceOptions {
+                reassign_instances: true,
+                include_consuming: true,
+                ..RebalanceOptions::default()
+            };
+            let result = cx.pinot.rebalance(&t.table_name, table_type, &opts).await?;
+            Ok(format!("rebalance started: {:?}", result.status))
+        }
+        FollowUp::Reload => match cx.pinot.reload_table(&t.table_name, table_type).await? {
+            Reload::Started => Ok("segment reload started".into()),
+            Reload::NoSegments | Reload::NoTable => Ok("no segments to reload".into()),
+        },
     }
-    if needs.reload && table.spec.on_change.reload {
-        cx.pinot.reload_table(&t.table_name, table_type).await?;
-        notes.push("segment reload started".into());
-    } else if needs.reload {
-        notes.push("the change needs a segment reload (set spec.onChange.reload to let the operator run it)".into());
-    }
-    Ok(notes)
 }
 
 /// Reads the REALTIME table's pause flag and pauses or resumes it only when it differs
@@ -363,49 +363,6 @@ async fn check_tenants(cx: &SyncContext<'_>, desired: &Value) -> Result<(), Sync
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn events() -> Value {
-        json!({"tableName": "events", "tableType": "OFFLINE",
-            "segmentsConfig": {"replication": "1", "timeColumnName": "ts"},
-            "tenants": {"server": "DefaultTenant", "broker": "DefaultTenant"},
-            "tableIndexConfig": {"invertedIndexColumns": []}})
-    }
-
-    #[test]
-    fn a_new_index_needs_a_reload_not_a_rebalance() {
-        let mut desired = events();
-        desired["tableIndexConfig"]["invertedIndexColumns"] = json!(["country"]);
-        assert_eq!(
-            follow_ups(&events(), &desired),
-            FollowUps {
-                rebalance: false,
-                reload: true
-            }
-        );
-    }
-
-    #[test]
-    fn a_tenant_or_replication_change_needs_a_rebalance() {
-        let mut desired = events();
-        desired["tenants"]["server"] = json!("analytics");
-        assert!(follow_ups(&events(), &desired).rebalance);
-        let mut desired = events();
-        desired["segmentsConfig"]["replication"] = json!("2");
-        assert_eq!(
-            follow_ups(&events(), &desired),
-            FollowUps {
-                rebalance: true,
-                reload: false
-            }
-        );
-    }
-
-    #[test]
-    fn a_retention_change_needs_neither() {
-        let mut desired = events();
-        desired["segmentsConfig"]["retentionTimeValue"] = json!("30");
-        assert_eq!(follow_ups(&events(), &desired), FollowUps::default());
-    }
 
     #[test]
     fn pinot_s_suffixed_table_name_matches_the_spec() {

@@ -127,11 +127,26 @@ pub fn table(doc: &Value) -> Result<(), SyncError> {
     if !realtime && doc.get("upsertConfig").is_some_and(|v| !v.is_null()) {
         return invalid("upsertConfig applies to REALTIME tables only");
     }
-    Ok(())
+    schema_name_is_table_name(doc)
+}
+
+/// Admission refuses a `segmentsConfig.schemaName` other than `tableName`; objects
+/// admitted before that rule existed are refused here, before anything reaches Pinot.
+fn schema_name_is_table_name(doc: &Value) -> Result<(), SyncError> {
+    let schema = doc.pointer("/segmentsConfig/schemaName");
+    if schema.is_none_or(|s| Some(s) == doc.get("tableName")) {
+        return Ok(());
+    }
+    Err(SyncError::InvalidTable(format!(
+        "segmentsConfig.schemaName {} must equal tableName (or be left out): Pinot 1.x \
+         finds a table's schema by its table name only",
+        schema.unwrap_or(&Value::Null)
+    )))
 }
 
 /// The schema a table config uses: `segmentsConfig.schemaName`, else the raw table
-/// name (configs read back from Pinot carry the `_OFFLINE`/`_REALTIME` suffix).
+/// name (configs read back from Pinot carry the `_OFFLINE`/`_REALTIME` suffix). Pinot
+/// 0.11 honours `schemaName` in configs it stores; 1.x neither stores nor honours it.
 pub fn table_schema_name(doc: &Value) -> Option<&str> {
     doc.pointer("/segmentsConfig/schemaName")
         .and_then(Value::as_str)
@@ -222,6 +237,19 @@ mod tests {
         assert!(reason(table(&doc)).contains("REALTIME tables only"));
         let doc = json!({"tableName": "e", "tableType": "OFFLINE"});
         assert!(reason(table(&doc)).contains("segmentsConfig is required"));
+    }
+
+    #[test]
+    fn schema_name_must_be_the_table_name() {
+        let doc = |schema: &str| json!({"tableName": "t", "tableType": "OFFLINE", "segmentsConfig": {"schemaName": schema}});
+        table(&doc("t")).unwrap();
+        let message = reason(table(&doc("other")));
+        assert!(
+            message.starts_with(
+                "InvalidTable: segmentsConfig.schemaName \"other\" must equal tableName"
+            ),
+            "{message}"
+        );
     }
 
     #[test]
