@@ -11,9 +11,13 @@
 //! `DefaultTenant` (Pinot's tenant isolation default).
 //!
 //! The Pinot version is `PINOT_VERSION` in `tools/versions.env` (0.11.0: the newest
-//! release whose role artefacts are all on the reachable Maven Central). Its REST API
-//! differs from current Pinot in places; see `tests/pinot.rs`, which pins the
-//! behaviours the operator relies on.
+//! release whose role artefacts are all on the reachable Maven Central), or any Pinot
+//! classpath named by `PINOT_OPERATOR_PINOT_LIB` and `PINOT_OPERATOR_PINOT_VERSION`
+//! (see the `runtime` module). REST behaviour differs between releases; `tests/pinot.rs` pins
+//! each release's behaviours the operator relies on.
+//!
+//! Teardown SIGKILLs every JVM at once: the data is thrown away, and a graceful stop
+//! would cost a 1.5.1 server more than 28 s (it drains queries first).
 //!
 //! [`Pinot::start_with`] starts a further, independent cluster with [`PinotOptions`]:
 //! extra `.properties` per role (controller, broker, server, minion), handed to Pinot
@@ -30,6 +34,7 @@ mod layout;
 mod options;
 mod probe;
 mod processes;
+mod runtime;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -45,6 +50,7 @@ use options::ClusterConfig;
 pub use options::{BasicAuth, PinotOptions, Properties, Role};
 use probe::{http_ok, live_instances, missing, registered_instances, wait_until};
 use processes::Processes;
+pub use runtime::{LIB_VAR, Release, VERSION_VAR};
 
 /// Generous bounds: six JVMs starting at once on a loaded 2-core machine are slow.
 /// Observed on such a machine: ZooKeeper ~5 s, controller ~12 s, the rest ~35 s more.
@@ -173,6 +179,35 @@ impl Pinot {
         (self.ports.servers.iter())
             .map(|s| format!("http://{HOST}:{}", s.admin))
             .collect()
+    }
+
+    /// The Pinot release the cluster runs: `PINOT_VERSION` from `tools/versions.env`, or
+    /// `$PINOT_OPERATOR_PINOT_VERSION` with `$PINOT_OPERATOR_PINOT_LIB` (see the
+    /// `runtime` module). Tests that pin version-specific REST behaviour ask the
+    /// controller's `GET /version` instead, as the operator does.
+    pub fn release(&self) -> Release {
+        self.jars.pinot.release
+    }
+
+    /// The release the controller reports in `GET /version`: what tests that pin
+    /// version-specific REST behaviour branch on, as the operator does.
+    pub async fn reported_release(&self) -> anyhow::Result<Release> {
+        let url = format!("{}/version", self.controller_url());
+        let answer: Value = (self.config.client(None))?
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        runtime::controller_release(&answer)
+            .ok_or_else(|| anyhow::anyhow!("GET {url}: no release in {answer}"))
+    }
+
+    /// The Kafka consumer factory class for REALTIME table configs on this release
+    /// (`kafka20` on 0.x, `kafka30` on 1.x).
+    pub fn kafka_consumer_factory(&self) -> &'static str {
+        self.release().kafka_consumer_factory()
     }
 
     /// How long [`Pinot::start`] took.

@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::bail;
 
 use super::layout::{HOST, Layout, Ports, SERVERS};
+use super::runtime::Runtime;
 use crate::versions::{component_dir, version};
 
 const ADMIN_MAIN: &str = "org.apache.pinot.tools.admin.PinotAdministrator";
@@ -24,33 +25,29 @@ const ADD_OPENS: &[&str] = &[
     "-Dio.netty.tryReflectionSetAccessible=true",
 ];
 
-/// The cached jar directories of Pinot and Kafka.
+/// The jars the JVMs run: Pinot's (fetched or supplied, see [`Runtime`]) and Kafka's.
 #[derive(Debug, Clone)]
 pub struct Jars {
-    pub pinot: PathBuf,
+    pub pinot: Runtime,
     pub kafka: PathBuf,
 }
 
 impl Jars {
-    /// Finds both caches, or fails saying how to fill them. Never a skip: a test that
-    /// silently did not run would hide a broken environment.
+    /// Finds both, or fails saying how to get them. Never a skip: a test that silently
+    /// did not run would hide a broken environment.
     pub fn locate() -> anyhow::Result<Jars> {
-        let pinot = component_dir("pinot", "PINOT_VERSION");
+        let pinot = Runtime::locate()?;
         let kafka = component_dir("kafka", "KAFKA_VERSION");
-        for dir in [&pinot, &kafka] {
-            // fetch-pinot.sh writes the marker last and renames the directory into place.
-            if !dir.join(".complete").is_file() {
-                bail!(
-                    "{} is missing: run tools/fetch-pinot.sh (needs Maven and Java 11+) to fetch \
-                     Apache Pinot {} and Kafka {} from Maven Central",
-                    dir.display(),
-                    version("PINOT_VERSION"),
-                    version("KAFKA_VERSION"),
-                );
-            }
+        if !kafka.join(".complete").is_file() {
+            bail!(
+                "{} is missing: run tools/fetch-pinot.sh (needs Maven and Java 11+) to fetch \
+                 Kafka {} from Maven Central",
+                kafka.display(),
+                version("KAFKA_VERSION"),
+            );
         }
         Ok(Jars {
-            pinot: pinot.join("lib"),
+            pinot,
             kafka: kafka.join("lib"),
         })
     }
@@ -73,8 +70,9 @@ pub const ROLE_HEAP: Heap = Heap {
     max: "512m",
 };
 
-/// `java` with the settings every test JVM shares, running in `workdir`.
-pub fn java(classpath_dir: &Path, heap: Heap, workdir: &Path) -> Command {
+/// `java` with the settings every test JVM shares, running in `workdir`, with every jar
+/// of `classpath_dirs`.
+pub fn java(classpath_dirs: &[PathBuf], heap: Heap, workdir: &Path) -> Command {
     let mut command = Command::new("java");
     command
         .current_dir(workdir)
@@ -90,7 +88,7 @@ pub fn java(classpath_dir: &Path, heap: Heap, workdir: &Path) -> Command {
         .arg("-XX:TieredStopAtLevel=1")
         .arg(tmpdir_flag(workdir))
         .arg("-cp")
-        .arg(classpath(classpath_dir));
+        .arg(classpath(classpath_dirs));
     command
 }
 
@@ -100,10 +98,16 @@ fn tmpdir_flag(workdir: &Path) -> OsString {
     flag
 }
 
-/// `<dir>/*`: the JVM expands the wildcard itself, so no argument gets huge.
-fn classpath(dir: &Path) -> OsString {
-    let mut cp = dir.as_os_str().to_owned();
-    cp.push("/*");
+/// `<dir>/*:...`: the JVM expands the wildcards itself, so no argument gets huge.
+fn classpath(dirs: &[PathBuf]) -> OsString {
+    let mut cp = OsString::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        if i > 0 {
+            cp.push(":");
+        }
+        cp.push(dir);
+        cp.push("/*");
+    }
     cp
 }
 
@@ -117,7 +121,7 @@ fn pinot_admin(
     jvm_flags: &[&str],
     subcommand: &str,
 ) -> Command {
-    let mut command = java(&jars.pinot, heap, workdir);
+    let mut command = java(&jars.pinot.classpath, heap, workdir);
     let mut log4j = OsString::from("-Dlog4j2.configurationFile=");
     log4j.push(&layout.log4j2);
     command
@@ -181,6 +185,11 @@ pub fn broker(jars: &Jars, layout: &Layout, ports: &Ports, cluster: &str) -> Com
         .arg(HOST)
         .arg("-brokerPort")
         .arg(ports.broker.to_string());
+    if jars.pinot.release.has_multi_stage_engine() {
+        command
+            .arg("-brokerMultiStageRunnerPort")
+            .arg(ports.broker_multi_stage_runner.to_string());
+    }
     join_cluster(&mut command, ports, cluster);
     command
 }
@@ -203,6 +212,13 @@ pub fn server(jars: &Jars, layout: &Layout, ports: &Ports, cluster: &str, index:
         .arg(dir.join("data"))
         .arg("-segmentDir")
         .arg(dir.join("segments"));
+    if jars.pinot.release.has_multi_stage_engine() {
+        command
+            .arg("-serverMultiStageServerPort")
+            .arg(server_ports.multi_stage_server.to_string())
+            .arg("-serverMultiStageRunnerPort")
+            .arg(server_ports.multi_stage_runner.to_string());
+    }
     join_cluster(&mut command, ports, cluster);
     command
 }

@@ -83,7 +83,7 @@ pub fn start(
         server_properties(ports, &layout.kafka.join("data")),
     )?;
     format_storage(jars, layout, &config)?;
-    let mut command = java(&jars.kafka, SMALL_HEAP, &layout.kafka);
+    let mut command = java(std::slice::from_ref(&jars.kafka), SMALL_HEAP, &layout.kafka);
     command
         .arg(log4j_flag(&layout.kafka_log4j))
         .arg("kafka.Kafka")
@@ -95,7 +95,7 @@ pub fn start(
 /// `StorageTool format`: writes `meta.properties` (cluster and node id) into `log.dirs`,
 /// without which a KRaft node refuses to start.
 fn format_storage(jars: &Jars, layout: &Layout, config: &Path) -> anyhow::Result<()> {
-    let mut command = java(&jars.kafka, SMALL_HEAP, &layout.kafka);
+    let mut command = java(std::slice::from_ref(&jars.kafka), SMALL_HEAP, &layout.kafka);
     command
         .arg(log4j_flag(&layout.kafka_tools_log4j))
         .arg("kafka.tools.StorageTool")
@@ -147,7 +147,7 @@ pub fn create_topic(
     topic: &str,
     partitions: u32,
 ) -> anyhow::Result<()> {
-    let mut command = java(&jars.kafka, SMALL_HEAP, &layout.kafka);
+    let mut command = java(std::slice::from_ref(&jars.kafka), SMALL_HEAP, &layout.kafka);
     command
         .arg(log4j_flag(&layout.kafka_tools_log4j))
         .arg("kafka.admin.TopicCommand")
@@ -199,7 +199,7 @@ pub async fn produce(
     let mut file = tempfile::NamedTempFile::new_in(layout.kafka.join("tmp"))?;
     file.write_all(input.as_bytes())?;
     file.flush()?;
-    let mut command = java(&jars.kafka, SMALL_HEAP, &layout.kafka);
+    let mut command = java(std::slice::from_ref(&jars.kafka), SMALL_HEAP, &layout.kafka);
     command
         .arg(log4j_flag(&layout.kafka_tools_log4j))
         .arg("kafka.tools.ConsoleProducer")

@@ -69,13 +69,15 @@ impl Layout {
     }
 }
 
-/// A server's three listening ports. gRPC is on by default in Pinot 0.11 and would
-/// default to 8090 for both servers.
+/// A server's listening ports. gRPC is on by default in Pinot 0.11 and would default to
+/// 8090 for both servers; the multi-stage engine's two ports exist from 1.x.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerPorts {
     pub netty: u16,
     pub admin: u16,
     pub grpc: u16,
+    pub multi_stage_server: u16,
+    pub multi_stage_runner: u16,
 }
 
 /// Every port the cluster listens on, picked once so a restarted controller comes back
@@ -85,6 +87,8 @@ pub struct Ports {
     pub zookeeper: u16,
     pub controller: u16,
     pub broker: u16,
+    /// The broker's multi-stage engine port (1.x).
+    pub broker_multi_stage_runner: u16,
     pub servers: [ServerPorts; SERVERS],
     pub minion: u16,
     /// Kafka's client listener (the bootstrap address Pinot consumes from).
@@ -100,10 +104,13 @@ impl Ports {
             zookeeper: picker.next(),
             controller: picker.next(),
             broker: picker.next(),
+            broker_multi_stage_runner: picker.next(),
             servers: std::array::from_fn(|_| ServerPorts {
                 netty: picker.next(),
                 admin: picker.next(),
                 grpc: picker.next(),
+                multi_stage_server: picker.next(),
+                multi_stage_runner: picker.next(),
             }),
             minion: picker.next(),
             kafka: picker.next(),
@@ -147,9 +154,16 @@ mod tests {
             ports.minion,
             ports.kafka,
             ports.kafka_controller,
+            ports.broker_multi_stage_runner,
         ];
-        for server in ports.servers {
-            all.extend([server.netty, server.admin, server.grpc]);
+        for s in ports.servers {
+            all.extend([
+                s.netty,
+                s.admin,
+                s.grpc,
+                s.multi_stage_server,
+                s.multi_stage_runner,
+            ]);
         }
         let unique: HashSet<u16> = all.iter().copied().collect();
         assert_eq!(unique.len(), all.len(), "{all:?}");
