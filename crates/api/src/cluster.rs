@@ -233,6 +233,24 @@ pub struct RolloutSpec {
     /// How server pods restart during a rollout.
     #[serde(default)]
     pub server_strategy: ServerRolloutStrategy,
+    /// What a rollout does when the operator cannot ask the cluster's Pinot whether a
+    /// pool is healthy (instances registered, segments ONLINE, last replicas).
+    #[serde(default)]
+    pub pinot_checks: PinotChecks,
+}
+
+/// What a rollout does when the operator cannot ask the cluster's Pinot.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
+)]
+pub enum PinotChecks {
+    /// Wait until Pinot answers, and say why in `Progressing` and an Event: the
+    /// rollout never restarts a pod without Pinot's checks (the default).
+    #[default]
+    Required,
+    /// Go on without the checks while Pinot cannot be asked (they still run whenever
+    /// it can). For clusters the operator cannot reach, such as simulated nodes.
+    SkipWhenUnreachable,
 }
 
 /// How server pods restart during a rollout.

@@ -214,6 +214,8 @@ fn small(image: &str) -> Value {
         "image": image,
         "zookeeper": {"managed": {"replicas": 1, "storage": "1Gi"}},
         "kubernetes": {"nodeSelector": {"type": "kwok"}},
+        // On KWOK no Pinot runs: go on without Pinot's checks.
+        "rollout": {"pinotChecks": "SkipWhenUnreachable"},
         "controller": {"pools": [{"name": "main", "replicas": 1}],
                        "kubernetes": {"storage": {"size": "1Gi"}}},
         "broker": {"pools": [{"name": "default", "replicas": 1, "tenant": "DefaultTenant"}]},

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::PinotCluster;
+use api::cluster::PinotChecks;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
@@ -124,6 +125,7 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
         paused: cluster.spec.rollout.paused,
         stopped: cluster.spec.stopped,
         server_strategy: cluster.spec.rollout.server_strategy,
+        pinot_checks: cluster.spec.rollout.pinot_checks,
     };
     let (step, error, notes) = act(ctx, &seen, &policy, &naming).await;
     let outcome = Outcome {
@@ -162,7 +164,7 @@ async fn act(
 ) -> (Step, Option<ClusterError>, Vec<String>) {
     let verdicts = verdicts(&seen.desired.pools, &seen.observed, &seen.view, naming);
     let step = plan(&targets(&seen.desired), &seen.observed, &verdicts, policy);
-    let mut notes = pinot_notes(seen);
+    let mut notes = pinot_notes(seen, policy);
     notes.extend(status::leftover_note(&seen.desired, &seen.observed));
     let error = match execute(ctx, naming.namespace, seen, &step, policy, naming).await {
         Ok(note) => {
@@ -240,8 +242,13 @@ async fn look_at_pinot(
     }
 }
 
-/// Says in status that Pinot-side checks were skipped, when pods exist that they would cover.
-fn pinot_notes(seen: &Seen) -> Vec<String> {
+/// Says in status that Pinot-side checks were skipped, when the spec lets the rollout
+/// go on without them and pods exist that they would cover. (With the checks
+/// required, the rollout waits and `Progressing` says why.)
+fn pinot_notes(seen: &Seen, policy: &Policy) -> Vec<String> {
+    if policy.pinot_checks == PinotChecks::Required {
+        return vec![];
+    }
     let has_pinot_pods = seen
         .desired
         .pools

@@ -10,11 +10,13 @@
 //!
 //! A pool is settled when its StatefulSet carries the desired hash and has been
 //! observed by the StatefulSet controller, every pod runs the update revision and is
-//! Ready, and Pinot (when reachable) reports its instances healthy.
+//! Ready, and Pinot reports its instances healthy. When Pinot cannot be asked, the
+//! rollout waits (`spec.rollout.pinotChecks: Required`, the default) or goes on
+//! without the checks (`SkipWhenUnreachable`).
 
 use std::collections::BTreeMap;
 
-use api::cluster::ServerRolloutStrategy;
+use api::cluster::{PinotChecks, ServerRolloutStrategy};
 
 use super::build::DesiredCluster;
 use super::component::Component;
@@ -51,6 +53,23 @@ pub struct Policy {
     pub paused: bool,
     pub stopped: bool,
     pub server_strategy: ServerRolloutStrategy,
+    pub pinot_checks: PinotChecks,
+}
+
+impl Policy {
+    /// Why the rollout must wait for Pinot's verdict on a pool that could not be asked;
+    /// `None` when the verdict is known, or when the spec says to go on without it.
+    /// Stopping needs no verdict: every Pinot pool goes to zero.
+    fn blind(&self, verdict: &Verdict) -> Option<String> {
+        match verdict {
+            Verdict::Unknown(why)
+                if self.pinot_checks == PinotChecks::Required && !self.stopped =>
+            {
+                Some(why.clone())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What Pinot says about a pool's instances.
@@ -64,7 +83,8 @@ pub enum Verdict {
     SoleReplicas(String),
     /// Pinot answered, and the pool is not there yet (why).
     NotYet(String),
-    /// Pinot could not be asked (why); the check is skipped.
+    /// Pinot could not be asked (why). The rollout waits, unless the spec's
+    /// `pinotChecks` says to go on without the check.
     Unknown(String),
 }
 
@@ -86,6 +106,8 @@ pub enum Waiting {
         want: i32,
     },
     Pinot(String),
+    /// Pinot's checks are required and Pinot cannot be asked.
+    PinotUnreachable(String),
 }
 
 /// The next step.
@@ -183,6 +205,10 @@ impl Waiting {
             Waiting::PodsTerminating(pods) => format!("pods terminating: {}", pods.join(", ")),
             Waiting::PodsNotReady { ready, want } => format!("{ready}/{want} pods ready"),
             Waiting::Pinot(why) => format!("Pinot: {why}"),
+            Waiting::PinotUnreachable(why) => format!(
+                "cannot ask Pinot whether it is safe to go on ({why}); the rollout waits for \
+                 Pinot's checks (spec.rollout.pinotChecks: SkipWhenUnreachable goes on without them)"
+            ),
         }
     }
 }
@@ -194,7 +220,8 @@ pub fn plan(
     verdicts: &BTreeMap<PoolId, Verdict>,
     policy: &Policy,
 ) -> Step {
-    let unknown = Verdict::Unknown("not checked".into());
+    // Pools Pinot knows nothing about (ZooKeeper) have no verdict, and need none.
+    let unchecked = Verdict::Healthy;
     let mut order: Vec<&PoolTarget> = targets.iter().collect();
     if policy.stopped {
         // Stop in reverse: minions first, ZooKeeper last, so no role loses what it depends on.
@@ -203,7 +230,7 @@ pub fn plan(
     let empty = ObservedPool::default();
     for target in order {
         let pool = observed.pool(&target.workload).unwrap_or(&empty);
-        let verdict = verdicts.get(&target.id).unwrap_or(&unknown);
+        let verdict = verdicts.get(&target.id).unwrap_or(&unchecked);
         if let Some(step) = assess(target, pool, verdict, policy) {
             return if policy.paused && step.changes_workloads() {
                 Step::Paused(Box::new(step))
@@ -267,6 +294,9 @@ fn assess(t: &PoolTarget, pool: &ObservedPool, verdict: &Verdict, policy: &Polic
     if let Verdict::NotYet(why) = verdict {
         return wait(Waiting::Pinot(why.clone()));
     }
+    if let Some(why) = policy.blind(verdict) {
+        return wait(Waiting::PinotUnreachable(why));
+    }
     None
 }
 
@@ -294,15 +324,23 @@ fn restart(
             })
             .collect(),
     };
+    let blind = policy.blind(verdict);
     let whole_pool = t.id.component == Component::Server
         && policy.server_strategy == ServerRolloutStrategy::PoolByPool
-        && !matches!(verdict, Verdict::SoleReplicas(_));
+        && !matches!(verdict, Verdict::SoleReplicas(_))
+        && blind.is_none();
     if whole_pool {
         return restart(outdated.iter().collect());
     }
     // A pod that is not ready serves nothing: replacing it first costs no availability.
     if let Some(broken) = outdated.iter().find(|p| !p.ready) {
         return restart(vec![broken]);
+    }
+    if let Some(why) = blind {
+        return Step::Wait {
+            pool: t.id.clone(),
+            why: Waiting::PinotUnreachable(why),
+        };
     }
     let ready = pool.ready_count();
     if (pool.pods.len() as i32) < t.replicas || ready < pool.pods.len() as i32 {

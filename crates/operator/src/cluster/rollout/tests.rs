@@ -152,6 +152,10 @@ fn cases() -> Vec<Case> {
         paused: true,
         ..Policy::default()
     };
+    let skip_when_unreachable = Policy {
+        pinot_checks: PinotChecks::SkipWhenUnreachable,
+        ..Policy::default()
+    };
     vec![
         case(
             "nothing created yet: create ZooKeeper",
@@ -331,9 +335,50 @@ fn cases() -> Vec<Case> {
                 Verdict::Unknown("unreachable".into()),
             )],
             ..case(
-                "Pinot unreachable: the check is skipped",
+                "Pinot unreachable: the rollout waits at the first Pinot pool",
+                with(SETTLED, 2, "H/r2 r1+ r1+"),
+                wait(
+                    Controller,
+                    "main",
+                    Waiting::PinotUnreachable("unreachable".into()),
+                ),
+            )
+        },
+        Case {
+            policy: skip_when_unreachable,
+            verdicts: vec![(
+                id(Controller, "main"),
+                Verdict::Unknown("unreachable".into()),
+            )],
+            ..case(
+                "Pinot unreachable and checks skippable: the check is skipped",
                 with(SETTLED, 2, "H/r2 r1+ r1+"),
                 restart(Broker, "default", &[1]),
+            )
+        },
+        Case {
+            verdicts: vec![(id(Server, "hot"), Verdict::Unknown("dns error".into()))],
+            ..case(
+                "PoolByPool, Pinot unreachable: no pod is restarted blind",
+                with(SETTLED, 3, "H/r2 r1+ r1+ r1+"),
+                wait(Server, "hot", Waiting::PinotUnreachable("dns error".into())),
+            )
+        },
+        Case {
+            verdicts: vec![(id(Server, "hot"), Verdict::Unknown("dns error".into()))],
+            ..case(
+                "Pinot unreachable: a pod that is not ready is still replaced",
+                with(SETTLED, 3, "H/r2 r1+ r1- r1+"),
+                restart(Server, "hot", &[1]),
+            )
+        },
+        Case {
+            policy: skip_when_unreachable,
+            verdicts: vec![(id(Server, "hot"), Verdict::Unknown("dns error".into()))],
+            ..case(
+                "PoolByPool, Pinot unreachable and checks skippable: the whole pool",
+                with(SETTLED, 3, "H/r2 r1+ r1+ r1+"),
+                restart(Server, "hot", &[0, 1, 2]),
             )
         },
     ]
@@ -426,6 +471,14 @@ fn stopping_goes_in_reverse_and_skips_the_drain() {
             Waiting::PodsNotReady { ready: 1, want: 0 }
         )
     );
+    // Stopping needs no word from Pinot, which goes away with its pods.
+    let unknown: BTreeMap<_, _> = targets
+        .iter()
+        .map(|t| (t.id.clone(), Verdict::Unknown("no controller".into())))
+        .collect();
+    let states = with(running, 5, "H/r2*0");
+    let step = plan(&targets, &observed(&targets, states), &unknown, &stopped);
+    assert_eq!(step, Step::Update(id(Component::Server, "cold")));
 }
 
 #[test]
