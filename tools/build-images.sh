@@ -167,13 +167,13 @@ image() { # <layout> <reference> <config json> <layer>...
   local layout="$1" ref="$2" config="$3" diff_ids="" layers="" d s
   shift 3
   for file in "$@"; do
-    read -r d s < <(blob "$layout" "$file")
+    read -r d s <<<"$(blob "$layout" "$file")"
     diff_ids+="${diff_ids:+,}\"$d\""
     layers+="${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"$d\",\"size\":$s}"
   done
-  read -r d s < <(json_blob "$layout" "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":$config,\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]}}")
+  read -r d s <<<"$(json_blob "$layout" "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":$config,\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]}}")"
   local manifest="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$d\",\"size\":$s},\"layers\":[$layers]}"
-  read -r d s < <(json_blob "$layout" "$manifest")
+  read -r d s <<<"$(json_blob "$layout" "$manifest")"
   # io.containerd.image.name is the full name containerd's importer gives the image.
   index_entries+="${index_entries:+,}{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$d\",\"size\":$s,\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"},\"annotations\":{\"io.containerd.image.name\":\"$ref\",\"org.opencontainers.image.ref.name\":\"${ref##*:}\"}}"
 }
@@ -254,5 +254,10 @@ pause="$(pause_key)" && layer pause "$pause" pause_layer && pause_tar="$layer"
 pinot="$(pinot_key)" && layer pinot "$pinot" pinot_layer && pinot_tar="$layer"
 zk="$(zookeeper_key)" && layer zookeeper "$zk" zookeeper_layer && zookeeper_tar="$layer"
 dir="$(layout "$pause" "$base" "$pinot" "$zk")"
+# Older builds' layers and layouts (inputs changed since): only the current ones are used.
+find "$images" -mindepth 1 -maxdepth 1 \( -name 'oci-*' -o -name 'base-*' \) \
+  ! -name "${dir##*/}" ! -name "base-$base" -exec rm -rf {} +
+find "$images/layers" -mindepth 1 -maxdepth 1 ! -name "pause-$pause.tar" ! -name "pinot-$pinot.tar" \
+  ! -name "zookeeper-$zk.tar" -exec rm -rf {} +
 log "images ready in $dir ($((SECONDS - started)) s)"
 echo "$dir"
