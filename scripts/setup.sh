@@ -11,6 +11,15 @@ command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+# The test environment's real node (crates/testenv, real_node): a container runtime, pod
+# networking, and debootstrap for the Debian base of the images tools/build-images.sh makes.
+command -v containerd >/dev/null || need_apt+=(containerd)
+[[ -x /usr/sbin/runc ]] || need_apt+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || need_apt+=(containernetworking-plugins)
+[[ -x /usr/sbin/iptables ]] || need_apt+=(iptables)
+[[ -x /usr/sbin/conntrack ]] || need_apt+=(conntrack)
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -20,3 +29,4 @@ command -v cargo >/dev/null || { echo "setup: cargo (rustup) is required" >&2; e
 "$root/tools/build-kubernetes.sh"
 "$root/tools/build-helm.sh"
 "$root/tools/fetch-pinot.sh"
+"$root/tools/build-images.sh" >/dev/null

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes control plane the tests run (kube-apiserver,
-# kube-controller-manager, kube-scheduler), etcd and KWOK from their Go modules,
-# into ~/.cache/pinot-operator/<component>-<version>/bin. A warm cache returns at once.
+# kube-controller-manager, kube-scheduler), etcd and KWOK from their Go modules, and what
+# a real node runs (kubelet, kube-proxy, CoreDNS), into
+# ~/.cache/pinot-operator/<component>-<version>/bin. A warm cache returns at once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -43,6 +44,11 @@ k8s_version_ldflags() {
 
 build k8s "$cache/kubernetes-$KUBERNETES_VERSION/bin" "$(k8s_version_ldflags)" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+# The node binaries have a directory (and stamp) of their own, so adding them left the
+# control plane's cached build valid.
+build k8s "$cache/kubernetes-node-$KUBERNETES_VERSION/bin" "$(k8s_version_ldflags)" \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 build etcd "$cache/etcd-$ETCD_VERSION/bin" "" pinot-operator.dev/tools/etcd
 build kwok "$cache/kwok-$KWOK_VERSION/bin" "" sigs.k8s.io/kwok/cmd/kwok
+build coredns "$cache/coredns-$COREDNS_VERSION/bin" "" pinot-operator.dev/tools/coredns
 echo "build-kubernetes: binaries ready under $cache" >&2

@@ -17,13 +17,22 @@
 //!
 //! Everything lives in a temporary directory removed on teardown; set `TESTENV_KEEP=1`
 //! to keep it (logs are under `logs/`). A failed start always keeps it.
+//!
+//! [`Kubernetes::start_with`] with [`KubernetesOptions::real_node`] (or
+//! [`Kubernetes::shared_with_real_node`]) adds one real node, `real-node-0`
+//! (`type=real`, `pinot.operator.dev/node=real`): containerd, kubelet, kube-proxy and
+//! CoreDNS running real pods from images built here. Pods choose it by node selector;
+//! see [`real_node`] and `docs/test-environment.md`. Addresses are in [`network`].
 
 mod cluster;
 mod control_plane;
 mod kubeconfig;
+pub mod network;
 mod pki;
 mod provisioner;
+pub mod real_node;
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,10 +52,15 @@ use cluster::wait_until;
 use control_plane::{Binaries, EtcdPorts, Layout, Processes};
 use pki::Pki;
 use provisioner::Provisioner;
+use real_node::RealNode;
 
 pub use cluster::{DISK_LABEL, KWOK_NODE_LABEL, NODE_COUNT, STORAGE_CLASSES, node_name};
 pub use control_plane::READY_DELAY_ANNOTATION;
 pub use provisioner::PROVISIONER;
+pub use real_node::{
+    REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TYPE_LABEL, pinot_image, pinot_next_image,
+    zookeeper_image,
+};
 
 /// Generous bounds: a cold page cache or a loaded 2-core machine slows every step.
 const ETCD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,14 +73,26 @@ pub struct Kubernetes {
     kubeconfig: PathBuf,
     startup: Duration,
     namespaces: AtomicU64,
-    // Teardown order: provisioner (a client of the apiserver), then the processes in
-    // reverse start order, then the directory they wrote to.
+    // Teardown order: provisioner (a client of the apiserver), the real node (its
+    // containers first), then the processes in reverse start order, then the directory
+    // they wrote to.
     provisioner: Mutex<Option<Provisioner>>,
+    real_node: Mutex<Option<RealNode>>,
     processes: Mutex<Processes>,
     dir: Mutex<Option<TempDir>>,
 }
 
+/// What [`Kubernetes::start_with`] starts besides the control plane and KWOK nodes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KubernetesOptions {
+    /// One real node (`real-node-0`) that runs pods: needs root, cgroup v1, containerd
+    /// and the images from `tools/build-images.sh`; fails (never skips) without them.
+    /// One per machine at a time.
+    pub real_node: bool,
+}
+
 static SHARED: OnceLock<Result<Kubernetes, String>> = OnceLock::new();
+static SHARED_REAL_NODE: OnceLock<Result<Kubernetes, String>> = OnceLock::new();
 
 impl Kubernetes {
     /// Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK on
@@ -74,15 +100,29 @@ impl Kubernetes {
     /// ServiceAccount exists. Blocking; safe to call from inside a tokio runtime (the
     /// async work runs on a thread of its own).
     pub fn start() -> anyhow::Result<Kubernetes> {
+        Kubernetes::start_with(KubernetesOptions::default())
+    }
+
+    /// [`Kubernetes::start`], plus what `options` asks for. With a real node the
+    /// apiserver listens on the node's bridge address (pods reach it through the
+    /// `kubernetes` Service), and the wait includes the node being Ready.
+    pub fn start_with(options: KubernetesOptions) -> anyhow::Result<Kubernetes> {
         let started = Instant::now();
         let bins = Binaries::locate()?;
+        let mut real_node = options.real_node.then(RealNode::prepare).transpose()?;
         let dir = tempfile::Builder::new()
             .prefix("testenv-kubernetes-")
             .tempdir()?;
         let layout = Layout::create(dir.path())?;
         let mut processes = Processes::default();
-        if let Err(e) = on_own_runtime(|| boot(&bins, &layout, &mut processes)) {
-            let tails = processes.log_tails(LOG_TAIL_LINES);
+        let booted = on_own_runtime(|| boot(&bins, &layout, &mut processes, real_node.as_mut()));
+        if let Err(e) = booted {
+            let mut tails = processes.log_tails(LOG_TAIL_LINES);
+            if let Some(node) = &real_node {
+                tails.push('\n');
+                tails.push_str(&node.log_tails(LOG_TAIL_LINES));
+            }
+            drop(real_node);
             drop(processes);
             let kept = dir.keep();
             anyhow::bail!(
@@ -97,6 +137,7 @@ impl Kubernetes {
             startup: started.elapsed(),
             namespaces: AtomicU64::new(0),
             provisioner: Mutex::new(Some(provisioner)),
+            real_node: Mutex::new(real_node),
             processes: Mutex::new(processes),
             dir: Mutex::new(Some(dir)),
         })
@@ -106,25 +147,32 @@ impl Kubernetes {
     /// reason and the components' log tails if it cannot start; every later caller
     /// gets the same panic rather than a second slow attempt.
     pub fn shared() -> &'static Kubernetes {
-        let result = SHARED.get_or_init(|| {
-            let result = Kubernetes::start().map_err(|e| format!("{e:#}"));
-            if let Ok(kubernetes) = &result {
-                eprintln!(
-                    "testenv: Kubernetes ready in {:.1?} (kubeconfig {})",
-                    kubernetes.startup,
-                    kubernetes.kubeconfig.display()
-                );
-                // Statics are never dropped; without this the directory (etcd data,
-                // logs, volumes) would be left behind by every test run.
-                // SAFETY: registers a plain `extern "C"` function that never unwinds.
-                unsafe { libc::atexit(teardown_shared) };
-            }
-            result
-        });
-        match result {
-            Ok(kubernetes) => kubernetes,
-            Err(e) => panic!("{e}"),
-        }
+        shared_in(&SHARED, KubernetesOptions::default(), teardown_shared)
+    }
+
+    /// Like [`Kubernetes::shared`], with a real node. A test binary uses one or the
+    /// other: a real node is a machine-wide resource, and one environment per binary is
+    /// what keeps start-up cost down.
+    pub fn shared_with_real_node() -> &'static Kubernetes {
+        let options = KubernetesOptions { real_node: true };
+        shared_in(&SHARED_REAL_NODE, options, teardown_shared_real_node)
+    }
+
+    /// Whether this environment has a real node.
+    pub fn has_real_node(&self) -> bool {
+        lock(&self.real_node).is_some()
+    }
+
+    /// `command`, run so that it resolves cluster names (`<svc>.<ns>.svc.cluster.local`,
+    /// `<svc>.<ns>.svc`) through the real node's CoreDNS: in a private mount namespace
+    /// whose `/etc/resolv.conf` points there, sharing the host's network (pod IPs and
+    /// ClusterIPs are reachable from the host). Program, arguments, environment and
+    /// working directory are kept. Panics without a real node.
+    pub fn with_cluster_dns(&self, command: Command) -> Command {
+        lock(&self.real_node)
+            .as_ref()
+            .expect("with_cluster_dns needs an environment with a real node")
+            .with_cluster_dns(command)
     }
 
     /// The admin kubeconfig (user in `system:masters`), usable by `kubectl --kubeconfig`.
@@ -219,10 +267,25 @@ impl Kubernetes {
         Ok(started.elapsed())
     }
 
+    /// Simulates a SIGKILL of the test binary, for cleanup tests: every process of the
+    /// environment is SIGKILLed and nothing is cleaned up (the directory is kept); only
+    /// what outlives a killed binary lives on (a real node's containers and shims).
+    #[doc(hidden)]
+    pub fn abandon(self) {
+        drop(lock(&self.provisioner).take());
+        if let Some(node) = lock(&self.real_node).take() {
+            node.abandon();
+        }
+        lock(&self.processes).kill_all();
+        let _ = lock(&self.dir).take().map(TempDir::keep);
+        std::mem::forget(self);
+    }
+
     /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).
     /// Idempotent, and never panics: it also runs from `atexit`.
     fn teardown(&self) {
         drop(lock(&self.provisioner).take());
+        drop(lock(&self.real_node).take());
         lock(&self.processes).kill_all();
         let dir = lock(&self.dir).take();
         if std::env::var_os("TESTENV_KEEP").is_some() {
@@ -238,8 +301,43 @@ impl Drop for Kubernetes {
     }
 }
 
+/// The environment in `cell`, started with `options` on first use; `teardown` is
+/// registered with `atexit` because statics are never dropped: without it the
+/// directory (etcd data, logs, volumes) and a real node would be left behind.
+fn shared_in(
+    cell: &'static OnceLock<Result<Kubernetes, String>>,
+    options: KubernetesOptions,
+    teardown: extern "C" fn(),
+) -> &'static Kubernetes {
+    let result = cell.get_or_init(|| {
+        let result = Kubernetes::start_with(options).map_err(|e| format!("{e:#}"));
+        if let Ok(kubernetes) = &result {
+            eprintln!(
+                "testenv: Kubernetes ready in {:.1?} (kubeconfig {})",
+                kubernetes.startup,
+                kubernetes.kubeconfig.display()
+            );
+            // SAFETY: registers a plain `extern "C"` function that never unwinds.
+            unsafe { libc::atexit(teardown) };
+        }
+        result
+    });
+    match result {
+        Ok(kubernetes) => kubernetes,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 extern "C" fn teardown_shared() {
-    if let Some(Ok(kubernetes)) = SHARED.get() {
+    teardown_cell(&SHARED);
+}
+
+extern "C" fn teardown_shared_real_node() {
+    teardown_cell(&SHARED_REAL_NODE);
+}
+
+fn teardown_cell(cell: &OnceLock<Result<Kubernetes, String>>) {
+    if let Some(Ok(kubernetes)) = cell.get() {
         // Unwinding out of an `extern "C"` function aborts; teardown does not panic,
         // but a poisoned lock or a panicking drop must not turn exit into an abort.
         let _ = std::panic::catch_unwind(|| kubernetes.teardown());
@@ -260,12 +358,24 @@ pub(crate) async fn client_from(kubeconfig: &Path) -> anyhow::Result<Client> {
     Ok(Client::try_from(config)?)
 }
 
-/// Starts every process in dependency order and waits until the cluster is usable.
-async fn boot(bins: &Binaries, layout: &Layout, processes: &mut Processes) -> anyhow::Result<()> {
+/// Starts every process in dependency order and waits until the cluster (and the real
+/// node, if any) is usable.
+async fn boot(
+    bins: &Binaries,
+    layout: &Layout,
+    processes: &mut Processes,
+    real_node: Option<&mut RealNode>,
+) -> anyhow::Result<()> {
     let pki = Pki::generate(&layout.pki).context("generate certificates")?;
     let apiserver_port = free_port();
     let etcd_ports = EtcdPorts::pick(apiserver_port);
-    write_kubeconfigs(layout, &pki, apiserver_port)?;
+    let host = if real_node.is_some() {
+        network::BRIDGE_IP
+    } else {
+        Ipv4Addr::LOCALHOST
+    };
+    let server = format!("https://{host}:{apiserver_port}");
+    write_kubeconfigs(layout, &pki, &server)?;
 
     processes.spawn(
         "etcd",
@@ -277,8 +387,14 @@ async fn boot(bins: &Binaries, layout: &Layout, processes: &mut Processes) -> an
     })
     .await?;
 
-    let apiserver =
-        control_plane::kube_apiserver(bins, layout, &pki, etcd_ports.client, apiserver_port);
+    let apiserver = control_plane::kube_apiserver(
+        bins,
+        layout,
+        &pki,
+        etcd_ports.client,
+        apiserver_port,
+        real_node.is_some(),
+    );
     processes.spawn("kube-apiserver", apiserver, layout)?;
     let client = client_from(&layout.admin_kubeconfig).await?;
     wait_until(
@@ -306,23 +422,26 @@ async fn boot(bins: &Binaries, layout: &Layout, processes: &mut Processes) -> an
         processes,
         || cluster::default_service_account_exists(&client, "default"),
     )
-    .await
+    .await?;
+    match real_node {
+        Some(node) => node.start(layout, &pki, &server, &client).await,
+        None => Ok(()),
+    }
 }
 
-fn write_kubeconfigs(layout: &Layout, pki: &Pki, apiserver_port: u16) -> anyhow::Result<()> {
-    let server = format!("https://127.0.0.1:{apiserver_port}");
+fn write_kubeconfigs(layout: &Layout, pki: &Pki, server: &str) -> anyhow::Result<()> {
     let ca = &pki.ca.cert;
-    kubeconfig::write(&layout.admin_kubeconfig, &server, ca, "admin", &pki.admin)?;
+    kubeconfig::write(&layout.admin_kubeconfig, server, ca, "admin", &pki.admin)?;
     kubeconfig::write(
         &layout.controller_manager_kubeconfig,
-        &server,
+        server,
         ca,
         "kube-controller-manager",
         &pki.controller_manager,
     )?;
     kubeconfig::write(
         &layout.scheduler_kubeconfig,
-        &server,
+        server,
         ca,
         "kube-scheduler",
         &pki.scheduler,

@@ -134,7 +134,7 @@ pub async fn nodes_ready(client: &Client) -> anyhow::Result<bool> {
     Ok(ready == NODE_COUNT)
 }
 
-fn node_schedulable(node: &Node) -> bool {
+pub(crate) fn node_schedulable(node: &Node) -> bool {
     let ready = node
         .status
         .as_ref()

@@ -5,14 +5,11 @@ use std::process::Command;
 
 use anyhow::bail;
 
+use super::network::{BRIDGE_IP, KWOK_POD_CIDR, SERVICE_CIDR};
 use super::pki::Pki;
 use crate::process::{ManagedProcess, free_port};
 use crate::versions::component_dir;
 
-/// The `--service-cluster-ip-range`; its first address is the `kubernetes` Service.
-pub const SERVICE_CLUSTER_IP_RANGE: &str = "10.96.0.0/16";
-/// Pod IPs KWOK hands out; a /16 so long test runs never exhaust it.
-const POD_CIDR: &str = "10.244.0.1/16";
 const KWOK_STAGES: &str = include_str!("../../assets/kubernetes/kwok-stages.yaml");
 /// Pod annotation delaying the pod-ready stage by a Go duration (`"5s"`, `"1500ms"`);
 /// KWOK's own name for it. Pods without it become Ready at once, as before.
@@ -85,6 +82,8 @@ pub struct Layout {
     pub kwok_home: PathBuf,
     pub volumes: PathBuf,
     pub admin_kubeconfig: PathBuf,
+    /// The real node's configuration files and kubeconfigs (when it has one).
+    pub real_node: PathBuf,
     pub controller_manager_kubeconfig: PathBuf,
     pub scheduler_kubeconfig: PathBuf,
 }
@@ -98,6 +97,7 @@ impl Layout {
             kwok_home: root.join("kwok"),
             volumes: root.join("volumes"),
             admin_kubeconfig: root.join("admin.kubeconfig"),
+            real_node: root.join("real-node"),
             controller_manager_kubeconfig: root.join("kube-controller-manager.kubeconfig"),
             scheduler_kubeconfig: root.join("kube-scheduler.kubeconfig"),
         };
@@ -173,6 +173,19 @@ impl Processes {
         *process = ManagedProcess::spawn(name, recipe.command(), &recipe.logs)
             .map_err(|e| anyhow::anyhow!("restart {name}: {e}"))?;
         Ok(())
+    }
+
+    /// The pid of process `name`, if it was started.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.0
+            .iter()
+            .find(|(p, _)| p.name() == name)
+            .map(|(p, _)| p.pid())
+    }
+
+    /// Kills process `name` (if started) and forgets it.
+    pub fn kill(&mut self, name: &str) {
+        self.0.retain(|(p, _)| p.name() != name);
     }
 
     /// Fails naming the first process that has exited: nothing restarts them, so a dead
@@ -258,37 +271,58 @@ pub fn kube_apiserver(
     pki: &Pki,
     etcd_client_port: u16,
     port: u16,
+    real_node: bool,
 ) -> Command {
     let mut cmd = Command::new(&bins.kube_apiserver);
     cmd.arg(format!(
         "--etcd-servers=http://127.0.0.1:{etcd_client_port}"
     ))
-    .arg("--bind-address=127.0.0.1")
-    .arg(format!("--secure-port={port}"))
-    // Loopback may not be an Endpoints address, so the `kubernetes` Service gets no
-    // endpoints; nothing here runs inside a pod that would dial it.
-    .arg("--advertise-address=127.0.0.1")
-    .arg("--endpoint-reconciler-type=none")
-    .arg(format!("--cert-dir={}", layout.pki.display()))
-    .arg(path_flag("--tls-cert-file", &pki.apiserver.cert))
-    .arg(path_flag("--tls-private-key-file", &pki.apiserver.key))
-    .arg(path_flag("--client-ca-file", &pki.ca.cert))
-    .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-    .arg(path_flag(
-        "--service-account-key-file",
-        &pki.service_account_public_key,
-    ))
-    .arg(path_flag(
-        "--service-account-signing-key-file",
-        &pki.service_account_key,
-    ))
-    .arg(format!(
-        "--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}"
-    ))
-    .arg("--authorization-mode=Node,RBAC")
-    .arg("--allow-privileged=true")
-    .arg("--profiling=false");
+    .arg(format!("--secure-port={port}"));
+    if real_node {
+        real_node_apiserver_flags(&mut cmd, pki);
+    } else {
+        // Loopback may not be an Endpoints address, so the `kubernetes` Service gets no
+        // endpoints; nothing here runs inside a pod that would dial it.
+        cmd.arg("--bind-address=127.0.0.1")
+            .arg("--advertise-address=127.0.0.1")
+            .arg("--endpoint-reconciler-type=none");
+    }
+    cmd.arg(format!("--cert-dir={}", layout.pki.display()))
+        .arg(path_flag("--tls-cert-file", &pki.apiserver.cert))
+        .arg(path_flag("--tls-private-key-file", &pki.apiserver.key))
+        .arg(path_flag("--client-ca-file", &pki.ca.cert))
+        .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
+        .arg(path_flag(
+            "--service-account-key-file",
+            &pki.service_account_public_key,
+        ))
+        .arg(path_flag(
+            "--service-account-signing-key-file",
+            &pki.service_account_key,
+        ))
+        .arg(format!("--service-cluster-ip-range={SERVICE_CIDR}"))
+        .arg("--authorization-mode=Node,RBAC")
+        .arg("--allow-privileged=true")
+        .arg("--profiling=false");
     cmd
+}
+
+/// With a real node, pods reach the apiserver through the `kubernetes` Service, so it
+/// listens on the bridge address and advertises it (the Service's endpoint), and it
+/// calls the kubelet (logs, exec, port-forward) by InternalIP with its own client
+/// certificate: the node's hostname resolves to 127.0.0.1, which it refuses to dial.
+fn real_node_apiserver_flags(cmd: &mut Command, pki: &Pki) {
+    cmd.arg(format!("--bind-address={BRIDGE_IP}"))
+        .arg(format!("--advertise-address={BRIDGE_IP}"))
+        .arg("--kubelet-preferred-address-types=InternalIP")
+        .arg(path_flag(
+            "--kubelet-client-certificate",
+            &pki.apiserver_kubelet_client.cert,
+        ))
+        .arg(path_flag(
+            "--kubelet-client-key",
+            &pki.apiserver_kubelet_client.key,
+        ));
 }
 
 /// kube-controller-manager running every default controller, each with its own
@@ -308,9 +342,7 @@ pub fn kube_controller_manager(bins: &Binaries, layout: &Layout, pki: &Pki) -> C
     .arg(path_flag("--cluster-signing-key-file", &pki.ca.key))
     .arg("--use-service-account-credentials=true")
     .arg("--controllers=*")
-    .arg(format!(
-        "--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}"
-    ))
+    .arg(format!("--service-cluster-ip-range={SERVICE_CIDR}"))
     .arg("--leader-elect=false")
     .arg("--secure-port=0")
     // The defaults (20 qps) throttle the controllers when many tests create objects at once.
@@ -346,7 +378,7 @@ pub fn kwok(bins: &Binaries, layout: &Layout) -> anyhow::Result<Command> {
         // Keep node Leases fresh so the node lifecycle controller never marks nodes
         // NotReady and evicts their pods.
         .arg("--node-lease-duration-seconds=40")
-        .arg(format!("--cidr={POD_CIDR}"));
+        .arg(format!("--cidr={KWOK_POD_CIDR}"));
     Ok(cmd)
 }
 

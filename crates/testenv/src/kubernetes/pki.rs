@@ -8,14 +8,13 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
+use super::network::{BRIDGE_IP, KUBERNETES_SERVICE_IP};
+use super::real_node::REAL_NODE_NAME;
 use anyhow::Context;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
-
-/// First address of `--service-cluster-ip-range`: the in-cluster `kubernetes` Service.
-pub const KUBERNETES_SERVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 1);
 
 /// A certificate and its private key as PEM files.
 #[derive(Debug, Clone)]
@@ -32,6 +31,12 @@ pub struct Pki {
     pub admin: CertFiles,
     pub controller_manager: CertFiles,
     pub scheduler: CertFiles,
+    /// The real node's kubelet (user `system:node:<name>` in `system:nodes`).
+    pub kubelet: CertFiles,
+    /// The real node's kube-proxy (`system:kube-proxy`, bound to `system:node-proxier`).
+    pub kube_proxy: CertFiles,
+    /// What the apiserver presents to kubelets for logs, exec and port-forward.
+    pub apiserver_kubelet_client: CertFiles,
     /// Signs service-account tokens (apiserver) and legacy token secrets (controller-manager).
     pub service_account_key: PathBuf,
     /// Verifies them. A separate file because the apiserver reads EC private keys for
@@ -72,6 +77,22 @@ impl Pki {
             &issuer,
         )?;
 
+        let kubelet = client_cert(
+            dir,
+            "kubelet",
+            &format!("system:node:{REAL_NODE_NAME}"),
+            Some("system:nodes"),
+            &issuer,
+        )?;
+        let kube_proxy = client_cert(dir, "kube-proxy", "system:kube-proxy", None, &issuer)?;
+        let apiserver_kubelet_client = client_cert(
+            dir,
+            "apiserver-kubelet-client",
+            "kube-apiserver-kubelet-client",
+            Some("system:masters"),
+            &issuer,
+        )?;
+
         let service_account_key = dir.join("service-account.key");
         let service_account_public_key = dir.join("service-account.pub");
         let sa_key = KeyPair::generate()?;
@@ -84,6 +105,9 @@ impl Pki {
             admin,
             controller_manager,
             scheduler,
+            kubelet,
+            kube_proxy,
+            apiserver_kubelet_client,
             service_account_key,
             service_account_public_key,
         })
@@ -102,8 +126,9 @@ fn ca_params() -> CertificateParams {
     params
 }
 
-/// The apiserver's certificate: valid for the loopback address clients dial and for the
-/// names and IP the in-cluster `kubernetes` Service would be reached by.
+/// The apiserver's certificate: valid for the loopback address clients dial, the bridge
+/// address it listens on when a real node runs, and the names and IP the in-cluster
+/// `kubernetes` Service is reached by.
 fn serving_cert(dir: &Path, issuer: &Issuer<'_, KeyPair>) -> anyhow::Result<CertFiles> {
     let mut params = CertificateParams::new(vec![
         "localhost".to_owned(),
@@ -114,6 +139,7 @@ fn serving_cert(dir: &Path, issuer: &Issuer<'_, KeyPair>) -> anyhow::Result<Cert
     ])?;
     params.subject_alt_names.extend([
         SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        SanType::IpAddress(IpAddr::V4(BRIDGE_IP)),
         SanType::IpAddress(IpAddr::V4(KUBERNETES_SERVICE_IP)),
     ]);
     params.distinguished_name = name("kube-apiserver", None);
