@@ -202,3 +202,42 @@ fn the_pinot_entrypoint_starts_zookeeper_and_a_healthy_controller() {
         body.ends_with("OK").then_some(())
     });
 }
+
+/// Packets dropped by the guard chain so far (the sum of its DROP rules' counters).
+fn guard_drops() -> u64 {
+    let out = Command::new("iptables")
+        .args([
+            "-L",
+            testenv::kubernetes::real_node::GUARD_CHAIN,
+            "-v",
+            "-x",
+            "-n",
+        ])
+        .output()
+        .expect("iptables");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("DROP"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Pods have a default route (Pinot needs one to find its address), but what they send
+/// beyond the test range stops at the host: the connection fails and the guard counts it.
+#[test]
+fn a_pod_cannot_reach_beyond_the_machine() {
+    let fx = fixture();
+    let before = guard_drops();
+    let attempt = k8s()
+        .kubectl()
+        .args(["exec", "-n", &fx.namespace, "client", "--", "bash", "-c"])
+        .arg("timeout 3 bash -c '</dev/tcp/192.0.2.1/80' && echo connected || echo refused")
+        .output()
+        .expect("kubectl exec");
+    let said = String::from_utf8_lossy(&attempt.stdout);
+    assert!(said.contains("refused"), "{said}");
+    assert!(
+        guard_drops() > before,
+        "the attempt was dropped on the host"
+    );
+}

@@ -163,6 +163,11 @@ async fn provision(
     };
     if let Some(path) = volume.spec.as_ref().and_then(|s| s.host_path.as_ref()) {
         std::fs::create_dir_all(&path.path)?;
+        // Kubernetes never applies fsGroup to hostPath volumes, so on the real node a pod
+        // running as a non-root user (Pinot, ZooKeeper: 1000) could not write to a
+        // root-owned directory. World-writable, as local-path provisioners make them.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path.path, std::fs::Permissions::from_mode(0o777))?;
     }
     match Api::<PersistentVolume>::all(client.clone())
         .create(&PostParams::default(), &volume)

@@ -213,13 +213,12 @@ pub fn pinot_pod_manifest() -> String {
     let java = "-Xms64m -Xmx256m -XX:ActiveProcessorCount=2 \
                 -Dlog4j2.configurationFile=/opt/pinot/etc/conf/pinot-controller-log4j2.xml \
                 -Dplugins.dir=/opt/pinot/plugins";
-    // Pods have no default route, so Pinot cannot guess its address (it "connects" a
-    // UDP socket to a public IP): it is given the pod IP, as a real deployment would.
+    // No -controllerHost: Pinot finds its own address through the pod's default route,
+    // as in a real cluster (it "connects" a UDP socket to a public IP, sending nothing).
     let container = |name: &str, args: &[&str]| {
         serde_json::json!({
             "name": name, "image": pinot_image(), "args": args,
-            "env": [{ "name": "JAVA_OPTS", "value": java },
-                    { "name": "POD_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.podIP" } } }],
+            "env": [{ "name": "JAVA_OPTS", "value": java }],
             "securityContext": { "allowPrivilegeEscalation": false, "capabilities": { "drop": ["ALL"] } },
         })
     };
@@ -232,7 +231,7 @@ pub fn pinot_pod_manifest() -> String {
             "securityContext": { "runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": true },
             "containers": [
                 container("zookeeper", &["StartZookeeper", "-zkPort", "2181", "-dataDir", "/tmp/zk"]),
-                container("controller", &["StartController", "-zkAddress", "localhost:2181", "-controllerHost", "$(POD_IP)",
+                container("controller", &["StartController", "-zkAddress", "localhost:2181",
                     "-controllerPort", "9000", "-dataDir", "/tmp/controller", "-clusterName", "testenv"]),
             ],
         },

@@ -2,12 +2,15 @@
 //! whole test range on this machine, forwarding for pod-to-Service traffic, and the CNI
 //! configuration containerd hands to the bridge plugin.
 //!
-//! Pods get an address on the bridge and one extra route, to the Service range via the
-//! bridge: no default route, no masquerade. The host routes the Service range to the
-//! bridge with 198.18.0.1 as source (so a pod's reply to a host connection comes back
-//! on-link), and the rest of 198.18.0.0/15 nowhere (`unreachable`), so a ClusterIP
-//! without rules or a KWOK pod IP fails at once instead of taking the default route out.
-//! A FORWARD guard drops anything crossing between the bridge and another interface.
+//! Pods get an address on the bridge and a default route to the host (198.18.0.1), as in
+//! any cluster: Pinot finds its own address by "connecting" a UDP socket to a public IP,
+//! which fails with "Network is unreachable" without one. No masquerade. The host routes
+//! the Service range to the bridge with 198.18.0.1 as source (so a pod's reply to a host
+//! connection comes back on-link), and the rest of 198.18.0.0/15 nowhere
+//! (`unreachable`), so a ClusterIP without rules or a KWOK pod IP fails at once instead
+//! of taking the host's default route out. A FORWARD guard drops anything crossing
+//! between the bridge and another interface: what a pod sends beyond the machine's test
+//! range is dropped on the host, never sent.
 
 use super::host::{read_sysctl, run, run_quietly, write_sysctl};
 use super::paths::{BRIDGE, CNI_NETWORK, GUARD_CHAIN, HostPaths};
@@ -80,7 +83,7 @@ fn add_guard() -> anyhow::Result<()> {
 }
 
 /// The bridge plugin with host-local IPAM (leases under our state directory) and the
-/// Service route; containerd adds loopback itself.
+/// default route via the bridge; containerd adds loopback itself.
 fn write_cni_config(paths: &HostPaths) -> anyhow::Result<()> {
     let config = serde_json::json!({
         "cniVersion": "1.0.0",
@@ -89,13 +92,12 @@ fn write_cni_config(paths: &HostPaths) -> anyhow::Result<()> {
             "type": "bridge",
             "bridge": BRIDGE,
             "isGateway": true,
-            "isDefaultGateway": false,
+            "isDefaultGateway": true,
             "ipMasq": false,
             "hairpinMode": true,
             "ipam": {
                 "type": "host-local",
                 "ranges": [[{ "subnet": REAL_NODE_POD_CIDR, "gateway": BRIDGE_IP.to_string() }]],
-                "routes": [{ "dst": SERVICE_CIDR }],
                 "dataDir": paths.cni_ipam_dir(),
             },
         }],
