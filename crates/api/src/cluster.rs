@@ -35,6 +35,8 @@ pub const DEFAULT_IMAGE: &str = "apachepinot/pinot:1.5.1";
     .message("clusterName is immutable (it cannot be added or removed after creation)"))]
 #[x_kube(validation = Rule::new("has(self.external) || has(self.zookeeper)")
     .message("a deployed cluster needs spec.zookeeper (managed or external); set spec.external to only connect to an existing Pinot"))]
+#[x_kube(validation = Rule::new("(!has(self.controller) || !has(self.controller.pools) || self.controller.pools.all(p, !has(p.pinotPool))) && (!has(self.broker) || !has(self.broker.pools) || self.broker.pools.all(p, !has(p.pinotPool))) && (!has(self.minion) || !has(self.minion.pools) || self.minion.pools.all(p, !has(p.pinotPool)))")
+    .message("pinotPool applies to server pools only"))]
 #[serde(rename_all = "camelCase")]
 pub struct PinotClusterSpec {
     /// Container image of every Pinot role. Changing it rolls the cluster role by role.
@@ -215,6 +217,15 @@ pub struct PoolSpec {
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,64}$')").message("tier may hold letters, digits and '_'"))]
     #[schemars(length(max = 64))]
     pub tier: Option<String>,
+    /// Servers only: the Pinot instance pool number the operator sets on this pool's
+    /// instances (for each of its tenant's tags) and keeps set. A table whose
+    /// `instanceAssignmentConfigMap` uses `tagPoolConfig.poolBased: true` then keeps
+    /// each replica group in a pool of its own, so one pool holds a whole replica of
+    /// every segment. Unset: the pool's position among the server pools (0, 1, ...):
+    /// set it before reordering or removing server pools. Needs `tenant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 1000").message("pinotPool must be between 0 and 1000"))]
+    pub pinot_pool: Option<i32>,
     /// Pinot settings of this pool; override the role's key by key.
     #[serde(default)]
     pub pinot: PinotSettings,

@@ -251,6 +251,26 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
             Admission("replicas must be >= 0"),
         ),
         case(
+            "pinotPool on a broker pool",
+            cluster(
+                "c-brokerpool",
+                deployed(|s| {
+                    s["broker"] = json!({"pools": [{"name": "b", "replicas": 1, "pinotPool": 1}]})
+                }),
+            ),
+            Admission("pinotPool applies to server pools only"),
+        ),
+        case(
+            "negative pinotPool",
+            cluster(
+                "c-negpool",
+                deployed(
+                    |s| s["server"] = json!({"pools": [{"name": "s", "replicas": 1, "tenant": "T", "pinotPool": -1}]}),
+                ),
+            ),
+            Admission("pinotPool must be between 0 and 1000"),
+        ),
+        case(
             "even ZooKeeper ensemble",
             cluster(
                 "c-zk2",
@@ -424,6 +444,21 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
             Degraded(
                 "InvalidSpec",
                 "pinot property pinot.zk.server is set by the operator",
+            ),
+        ),
+        case(
+            "two server pools in one Pinot pool",
+            cluster(
+                "c-samepool",
+                deployed(|s| {
+                    s["server"] = json!({"pools": [
+                        {"name": "a", "replicas": 1, "tenant": "T", "pinotPool": 0},
+                        {"name": "b", "replicas": 1, "tenant": "T", "pinotPool": 0}]})
+                }),
+            ),
+            Degraded(
+                "InvalidSpec",
+                "server pools a and b would share Pinot pool 0 of tenant T",
             ),
         ),
         case(

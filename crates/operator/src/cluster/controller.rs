@@ -333,10 +333,8 @@ async fn maintain_pinot(
         return vec![];
     };
     let mut notes = Vec::new();
-    match pinot::sync_tags(pinot, &seen.desired.pools, &seen.observed, naming).await {
-        Ok(retagged) if !retagged.is_empty() => {
-            notes.push(format!("tagged {}", retagged.join(", ")))
-        }
+    match pinot::sync_instances(pinot, &seen.desired.pools, &seen.observed, naming).await {
+        Ok(changed) if !changed.is_empty() => notes.push(format!("tagged {}", changed.join(", "))),
         Ok(_) => {}
         Err(e) => notes.push(format!("tagging instances failed: {e}")),
     }

@@ -1,6 +1,8 @@
 //! Pure decisions about Pinot instances of pools: which instances leave when a
 //! server pool shrinks, what still holds their segments, which instances of removed
-//! ordinals can be forgotten, and which tags each instance should carry.
+//! ordinals can be forgotten, and which tags and Pinot pools each instance should carry.
+
+use std::collections::BTreeMap;
 
 use super::build::DesiredPool;
 use super::component::Component;
@@ -62,12 +64,21 @@ pub fn departed(pools: &[DesiredPool], snapshot: &Snapshot, naming: &Naming<'_>)
     out
 }
 
-/// `(instance id, tags)` for every current pod of a pool that has tags to keep.
-pub fn wanted_tags(
+/// What the operator keeps on one Pinot instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WantedInstance {
+    pub id: String,
+    pub tags: Vec<String>,
+    /// Pinot pool per tag; empty: left as it is.
+    pub pools: BTreeMap<String, i32>,
+}
+
+/// The tags and Pinot pools of every ready, current pod of a pool that has tags to keep.
+pub fn wanted_instances(
     pools: &[DesiredPool],
     observed: &Observed,
     naming: &Naming<'_>,
-) -> Vec<(String, Vec<String>)> {
+) -> Vec<WantedInstance> {
     let mut out = Vec::new();
     for pool in pools.iter().filter(|p| !p.tags.is_empty()) {
         let (Some(port), workload) = (pool.instance_port, pool.workload()) else {
@@ -81,8 +92,11 @@ pub fn wanted_tags(
             .iter()
             .filter(|p| p.ready && p.ordinal < pool.replicas)
         {
-            let id = instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port);
-            out.push((id, pool.tags.clone()));
+            out.push(WantedInstance {
+                id: instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port),
+                tags: pool.tags.clone(),
+                pools: pool.pinot_pools.clone(),
+            });
         }
     }
     out
@@ -94,6 +108,12 @@ pub fn tags_differ(current: &[String], wanted: &[String]) -> bool {
     current.sort();
     current.dedup();
     current != wanted
+}
+
+/// Whether an instance's Pinot pools differ from the wanted ones; no wanted pools means
+/// the operator leaves them as they are.
+pub fn pools_differ(current: &BTreeMap<String, i32>, wanted: &BTreeMap<String, i32>) -> bool {
+    !wanted.is_empty() && current != wanted
 }
 
 /// Only servers hold segments; everything else leaves without a drain.
@@ -186,18 +206,35 @@ mod tests {
                 },
             )]),
         };
-        let wanted = wanted_tags(&pools, &observed, &NAMING);
+        let wanted = wanted_instances(&pools, &observed, &NAMING);
         assert_eq!(
             wanted.len(),
             1,
             "not-ready and leaving pods are skipped: {wanted:?}"
         );
-        assert_eq!(wanted[0].0, id(0));
-        assert!(wanted[0].1.contains(&"hot_OFFLINE".to_owned()));
+        assert_eq!(wanted[0].id, id(0));
+        assert!(wanted[0].tags.contains(&"hot_OFFLINE".to_owned()));
         assert!(!tags_differ(
             &["b".into(), "a".into()],
             &["a".into(), "b".into()]
         ));
         assert!(tags_differ(&["server_untagged".into()], &["a".into()]));
+    }
+
+    #[test]
+    fn pinot_pools_are_kept_exactly_when_the_pool_has_some() {
+        let wanted = BTreeMap::from([("T_OFFLINE".to_owned(), 1), ("T_REALTIME".to_owned(), 1)]);
+        assert!(!pools_differ(&wanted.clone(), &wanted));
+        assert!(pools_differ(&BTreeMap::new(), &wanted), "not set yet");
+        let mut drifted = wanted.clone();
+        drifted.insert("T_OFFLINE".into(), 0);
+        assert!(pools_differ(&drifted, &wanted), "changed behind our back");
+        let mut extra = wanted.clone();
+        extra.insert("Other_OFFLINE".into(), 3);
+        assert!(pools_differ(&extra, &wanted), "a pool we do not want");
+        assert!(
+            !pools_differ(&drifted, &BTreeMap::new()),
+            "no tenant: left alone"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use pinot_client::{Auth, ClientConfig, PinotClient, RebalanceOptions, TableType};
 
 use super::build::DesiredPool;
-use super::drain::{departed, hosting, tags_differ, wanted_tags};
+use super::drain::{departed, hosting, pools_differ, tags_differ, wanted_instances};
 use super::error::ClusterError;
 use super::health::{Naming, PinotView, Snapshot, TableStates};
 use super::observe::Observed;
@@ -145,25 +145,34 @@ pub async fn drain(
     )))
 }
 
-/// Keeps tenant/tier tags on the pools' ready instances; returns the instances retagged.
-pub async fn sync_tags(
+/// Keeps tenant/tier tags and Pinot pools on the pools' ready instances (drift is
+/// reverted); returns the instances changed.
+pub async fn sync_instances(
     pinot: &PinotClient,
     pools: &[DesiredPool],
     observed: &Observed,
     naming: &Naming<'_>,
 ) -> Result<Vec<String>, pinot_client::Error> {
-    let mut retagged = Vec::new();
-    for (id, tags) in wanted_tags(pools, observed, naming) {
-        // Not registered yet: the instance is tagged on a later reconcile.
-        let Some(instance) = pinot.get_instance(&id).await? else {
+    let mut changed = Vec::new();
+    for want in wanted_instances(pools, observed, naming) {
+        // Not registered yet: the instance is set up on a later reconcile.
+        let Some(instance) = pinot.get_instance(&want.id).await? else {
             continue;
         };
-        if tags_differ(&instance.tags, &tags) {
-            pinot.update_instance_tags(&id, &tags).await?;
-            retagged.push(id);
+        let retag = tags_differ(&instance.tags, &want.tags);
+        if retag {
+            pinot.update_instance_tags(&want.id, &want.tags).await?;
+        }
+        // After the tags: the pools update writes back the instance as it reads it.
+        let repool = pools_differ(&instance.pools, &want.pools);
+        if repool {
+            pinot.update_instance_pools(&want.id, &want.pools).await?;
+        }
+        if retag || repool {
+            changed.push(want.id);
         }
     }
-    Ok(retagged)
+    Ok(changed)
 }
 
 /// Drops instances a scale-down left behind. Pinot refuses (409) while one is still

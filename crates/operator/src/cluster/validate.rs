@@ -4,6 +4,7 @@
 use api::PinotClusterSpec;
 use api::cluster::RoleSpec;
 
+use super::build::expected_pinot_pools;
 use super::component::{Component, PINOT_ROLES};
 use super::error::ClusterError;
 use super::names::{MAX_WORKLOAD_NAME, PoolId};
@@ -50,6 +51,7 @@ pub fn validate(name: &str, spec: &PinotClusterSpec) -> Result<(), ClusterError>
             problems.extend(settings.properties.keys().filter_map(|k| owned_key(k)));
         }
     }
+    problems.extend(shared_pinot_pools(spec));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -57,6 +59,27 @@ pub fn validate(name: &str, spec: &PinotClusterSpec) -> Result<(), ClusterError>
         problems.dedup();
         Err(ClusterError::InvalidSpec(problems.join("; ")))
     }
+}
+
+/// Two server pools of one tenant in the same Pinot pool would let pool-based replica
+/// groups put two replicas of a segment in one operator pool, which then restarts both.
+fn shared_pinot_pools(spec: &PinotClusterSpec) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<(String, i32), &str> = Default::default();
+    let mut problems = vec![];
+    for (index, pool) in spec.server.pools.iter().enumerate() {
+        for (tag, number) in expected_pinot_pools(Component::Server, pool, index) {
+            match seen.insert((tag.clone(), number), &pool.name) {
+                Some(other) if tag.ends_with("_OFFLINE") => problems.push(format!(
+                    "server pools {other} and {} would share Pinot pool {number} of tenant {}: \
+                     give each its own pinotPool",
+                    pool.name,
+                    tag.trim_end_matches("_OFFLINE")
+                )),
+                _ => {}
+            }
+        }
+    }
+    problems
 }
 
 /// Keys are written verbatim into a properties file, where `=`, `:`, whitespace and
@@ -135,6 +158,24 @@ server:
         assert!(
             message.contains("pinot.server.instance.dataDir is set by the operator"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn two_server_pools_of_a_tenant_may_not_share_a_pinot_pool() {
+        let s = spec(
+            "zookeeper: {managed: {replicas: 1}}
+controller: {pools: [{name: main, replicas: 1}]}
+server:
+  pools:
+  - {name: a, replicas: 2, tenant: T, pinotPool: 1}
+  - {name: b, replicas: 2, tenant: T}
+  - {name: c, replicas: 2, tenant: Other, pinotPool: 1}",
+        );
+        let message = validate("analytics", &s).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "server pools a and b would share Pinot pool 1 of tenant T: give each its own pinotPool"
         );
     }
 

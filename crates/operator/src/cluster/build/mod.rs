@@ -12,8 +12,10 @@ mod zookeeper;
 pub use credentials::{SECRET_FILE, credentials_secret_name, service_account_name};
 pub use meta::hash;
 pub use pod::{container_security_context, read_only_mount, secret_key_volume};
-pub use pool::expected_tags;
+pub use pool::{expected_pinot_pools, expected_tags};
 pub use zookeeper::DEFAULT_ZOOKEEPER_IMAGE;
+
+use std::collections::BTreeMap;
 
 use api::cluster::DEFAULT_IMAGE;
 use api::{PinotCluster, PinotClusterSpec};
@@ -62,6 +64,9 @@ pub struct DesiredPool {
     pub image: String,
     /// Pinot tags the operator keeps on the pool's instances.
     pub tags: Vec<String>,
+    /// Pinot instance pool number per tag the operator keeps on the pool's instances
+    /// (servers with a tenant); empty: pools are left as they are.
+    pub pinot_pools: BTreeMap<String, i32>,
     /// Port in the pool's Pinot instance ids; `None` for ZooKeeper.
     pub instance_port: Option<i32>,
     pub config_map: ConfigMap,
@@ -176,7 +181,7 @@ pub fn build(
             continue;
         };
         for (index, pool) in role.pools.iter().enumerate() {
-            pools.push(pool::pinot_pool(&pinot, component, role, pool, index == 0));
+            pools.push(pool::pinot_pool(&pinot, component, role, pool, index));
         }
     }
     Ok(DesiredCluster {

@@ -37,14 +37,15 @@ const CONFIG_VOLUME: &str = "config";
 const CREDENTIALS_VOLUME: &str = "credentials";
 const MINION_DATA_DIR: &str = "/var/pinot/minion/data";
 
-/// Builds one pool of a Pinot role.
+/// Builds pool number `index` (in spec order) of a Pinot role.
 pub fn pinot_pool(
     cx: &PinotScope<'_>,
     component: Component,
     role: &RoleSpec,
     pool: &PoolSpec,
-    carries_client_service: bool,
+    index: usize,
 ) -> DesiredPool {
+    let carries_client_service = index == 0;
     let id = PoolId::new(component, &pool.name);
     let spec = cx.spec;
     let settings = pool_settings(
@@ -120,6 +121,7 @@ pub fn pinot_pool(
         replicas,
         image: cx.image.clone(),
         tags: expected_tags(component, pool),
+        pinot_pools: expected_pinot_pools(component, pool, index),
         instance_port: Some(ports[0].1),
         config_map,
         services,
@@ -127,6 +129,24 @@ pub fn pinot_pool(
         statefulset,
         hash: String::new(),
     })
+}
+
+/// The Pinot instance pool of a server pool's instances, for each of its tenant's
+/// tags: `pinotPool`, else the pool's position among the server pools. Pinot keys
+/// pools by tag, so a pool without a tenant gets none.
+pub fn expected_pinot_pools(
+    component: Component,
+    pool: &PoolSpec,
+    index: usize,
+) -> BTreeMap<String, i32> {
+    let (Component::Server, Some(tenant)) = (component, &pool.tenant) else {
+        return BTreeMap::new();
+    };
+    let number = pool.pinot_pool.unwrap_or(index as i32);
+    ["OFFLINE", "REALTIME"]
+        .iter()
+        .map(|kind| (format!("{tenant}_{kind}"), number))
+        .collect()
 }
 
 /// Pinot tags the operator keeps on the pool's instances: tenant tags, and for

@@ -490,6 +490,29 @@ fn servers_and_brokers_expect_tenant_and_tier_tags() {
 }
 
 #[test]
+fn server_pools_get_pinot_pools_by_position_or_as_declared() {
+    let d = desired();
+    let pools = |name: &str| pool(&d, Component::Server, name).pinot_pools.clone();
+    let expected = |n: i32| {
+        BTreeMap::from([
+            ("DefaultTenant_OFFLINE".to_owned(), n),
+            ("DefaultTenant_REALTIME".to_owned(), n),
+        ])
+    };
+    assert_eq!(pools("hot"), expected(0), "the first server pool");
+    assert_eq!(pools("cold"), expected(1), "the second server pool");
+    assert!(
+        pool(&d, Component::Broker, "default")
+            .pinot_pools
+            .is_empty()
+    );
+
+    let declared = HETEROGENEOUS.replace("tier: cold\n", "tier: cold\n        pinotPool: 7\n");
+    let d = build(&cluster(&declared), &Default::default()).unwrap();
+    assert_eq!(pool(&d, Component::Server, "cold").pinot_pools, expected(7));
+}
+
+#[test]
 fn a_cluster_without_uid_or_with_a_bad_spec_is_refused() {
     let no_uid = HETEROGENEOUS.replace(", uid: 6b7e2c1a-0000-4000-8000-000000000001", "");
     assert_eq!(

@@ -157,6 +157,7 @@ pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredP
         replicas,
         image,
         tags: vec![],
+        pinot_pools: Default::default(),
         instance_port: None,
         config_map,
         services,
