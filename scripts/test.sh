@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, formatting, lints, unit and integration tests
-# against real Kubernetes and real Pinot. Nothing is skipped.
+# against real Kubernetes (KWOK nodes and a real node running pods) and real Pinot.
+# Nothing is skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,4 +18,15 @@ fi
 "$root/scripts/setup.sh"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked --no-fail-fast
+# crates/operator/tests/real_pods.rs installs the operator in the cluster from an image
+# of the release binary, as users do.
+cargo build --release --locked -p pinot-operator
+report="$CARGO_TARGET_DIR/real-pods-report.md"
+rm -f "$report"
+status=0
+cargo test --workspace --locked --no-fail-fast || status=$?
+if [[ -f $report ]]; then
+  echo "--- real pods: rollouts under load (crates/operator/tests/real_pods.rs)"
+  cat "$report"
+fi
+exit "$status"

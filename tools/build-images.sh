@@ -13,6 +13,9 @@
 #
 #   tools/build-images.sh          build what is missing, print the layout's directory
 #   tools/build-images.sh --list   only print it (exit 1 naming this script if not built)
+#   tools/build-images.sh --operator <binary>
+#                                  pinot-operator.local/pinot-operator:<hash> from a release
+#                                  binary, in a layout of its own; prints its directory
 #
 # crates/testenv runs `--list` and imports the layout into its containerd.
 set -euo pipefail
@@ -212,6 +215,39 @@ layout() { # <pause> <base> <pinot> <zookeeper> layer keys
   echo "$dir"
 }
 
+# --- The operator's image ---------------------------------------------------------------
+
+# The Dockerfile's layout (/usr/local/bin/pinot-operator, user 65532, port 8080,
+# `pinot-operator run`) on the shared Debian base layer (already on the node, so it costs
+# nothing more) instead of distroless, which cannot be pulled here.
+operator_layer() { # <dir>
+  install -D -m 0755 "$operator_binary" "$1/usr/local/bin/pinot-operator"
+}
+operator_config='{"User":"65532:65532","Entrypoint":["/usr/local/bin/pinot-operator"],"Cmd":["run"],"ExposedPorts":{"8080/tcp":{}},"Labels":{"org.opencontainers.image.source":"pinot-operator"}}'
+
+# An OCI layout holding pinot-operator.local/pinot-operator:<binary hash>; prints its dir.
+operator_layout() { # <binary>
+  operator_binary="$(realpath "$1")"
+  [[ -x $operator_binary ]] || { log "$1 is not an executable: build it with cargo build --release"; exit 1; }
+  base_layer && base_tar="$layer"
+  local key dir tmp index_entries=""
+  key="$({ declare -f operator_layer operator_layout image; echo "$operator_config"; sha256sum <"$operator_binary"; } | hash_of)"
+  layer operator "$key" operator_layer && operator_tar="$layer"
+  dir="$images/operator-$key"
+  if [[ ! -f $dir/index.json ]]; then
+    tmp="$(mktemp -d "$images/.operator-$key.XXXXXX")"
+    mkdir -p "$tmp/blobs/sha256"
+    echo '{"imageLayoutVersion":"1.0.0"}' >"$tmp/oci-layout"
+    image "$tmp" "$registry/pinot-operator:$key" "$operator_config" "$base_tar" "$operator_tar"
+    echo "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[$index_entries]}" >"$tmp/index.json"
+    rm -rf "$dir" && mv "$tmp" "$dir"
+  fi
+  # Only the newest operator image is kept.
+  find "$images" -mindepth 1 -maxdepth 1 -name 'operator-*' ! -name "${dir##*/}" -exec rm -rf {} +
+  find "$images/layers" -mindepth 1 -maxdepth 1 -name 'operator-*' ! -name "operator-$key.tar" -exec rm -rf {} +
+  echo "$dir"
+}
+
 # --- Main ------------------------------------------------------------------------------
 
 # --list: the layout's directory for the current inputs, without building anything.
@@ -241,6 +277,11 @@ fetch_zookeeper() {
   rm -rf "${zookeeper_lib%/lib}" && mv "$tmp" "${zookeeper_lib%/lib}"
 }
 
+if [[ ${1:-} == --operator ]]; then
+  [[ -n ${2:-} ]] || { log "usage: tools/build-images.sh --operator <pinot-operator binary>"; exit 1; }
+  operator_layout "$2"
+  exit 0
+fi
 if [[ ${1:-} == --list ]]; then
   list || { log "images not built for the current inputs: run tools/build-images.sh"; exit 1; }
   exit 0
@@ -258,6 +299,6 @@ dir="$(layout "$pause" "$base" "$pinot" "$zk")"
 find "$images" -mindepth 1 -maxdepth 1 \( -name 'oci-*' -o -name 'base-*' \) \
   ! -name "${dir##*/}" ! -name "base-$base" -exec rm -rf {} +
 find "$images/layers" -mindepth 1 -maxdepth 1 ! -name "pause-$pause.tar" ! -name "pinot-$pinot.tar" \
-  ! -name "zookeeper-$zk.tar" -exec rm -rf {} +
+  ! -name "zookeeper-$zk.tar" ! -name 'operator-*' -exec rm -rf {} +
 log "images ready in $dir ($((SECONDS - started)) s)"
 echo "$dir"

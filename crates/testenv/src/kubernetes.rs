@@ -58,8 +58,8 @@ pub use cluster::{DISK_LABEL, KWOK_NODE_LABEL, NODE_COUNT, STORAGE_CLASSES, node
 pub use control_plane::READY_DELAY_ANNOTATION;
 pub use provisioner::PROVISIONER;
 pub use real_node::{
-    REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TYPE_LABEL, pinot_image, pinot_next_image,
-    zookeeper_image,
+    REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TYPE_LABEL, operator_image_layout, pinot_image,
+    pinot_next_image, zookeeper_image,
 };
 
 /// Generous bounds: a cold page cache or a loaded 2-core machine slows every step.
@@ -173,6 +173,16 @@ impl Kubernetes {
             .as_ref()
             .expect("with_cluster_dns needs an environment with a real node")
             .with_cluster_dns(command)
+    }
+
+    /// Imports the images of the OCI layout in `dir` (e.g. [`operator_image_layout`])
+    /// into the real node, which can never pull; returns their names. Fails without a
+    /// real node.
+    pub fn import_images(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
+        match lock(&self.real_node).as_ref() {
+            Some(node) => node.import_layout(dir),
+            None => anyhow::bail!("importing images needs an environment with a real node"),
+        }
     }
 
     /// The admin kubeconfig (user in `system:masters`), usable by `kubectl --kubeconfig`.

@@ -1,6 +1,9 @@
 //! The local sandbox: real Kubernetes (etcd, kube-apiserver, kube-controller-manager,
-//! kube-scheduler, KWOK nodes) and a real Apache Pinot, the CRDs, the operator
-//! running as its own process, and the examples applied. Ctrl-C tears it all down.
+//! kube-scheduler, KWOK nodes and a real node running pods) and a real Apache Pinot,
+//! the CRDs, the operator running as its own process, and the examples applied: the
+//! quickstart cluster deployed on the real node (images built here), a heterogeneous
+//! cluster placed on KWOK nodes, and content for the external Pinot. Ctrl-C tears it
+//! all down. A machine that cannot run containers gets the KWOK part only, and is told.
 //!
 //! Run it through `scripts/sandbox.sh`, which builds everything first.
 
@@ -9,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use testenv::kubernetes::Kubernetes;
+use serde_json::{Value, json};
+use testenv::kubernetes::{Kubernetes, KubernetesOptions, pinot_image, zookeeper_image};
 use testenv::pinot::Pinot;
 use testenv::process::ManagedProcess;
 
@@ -82,7 +86,146 @@ fn wait_for(kube: &Kubernetes, kind: &str, condition: &str, timeout: &str) -> an
     Ok(())
 }
 
-fn start_operator(kube: &Kubernetes, log_dir: &Path) -> anyhow::Result<ManagedProcess> {
+/// `examples/deployed/quickstart.yaml` made to run here: on the real node, with the
+/// images built here (nothing can be pulled). Returned as a JSON list for kubectl.
+fn quickstart(kube: &Kubernetes) -> anyhow::Result<String> {
+    let file = repo_root().join("examples/deployed/quickstart.yaml");
+    let list = kubectl(
+        kube,
+        &[
+            "create",
+            "--dry-run=client",
+            "-o",
+            "json",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    )?;
+    let mut list: Value = serde_json::from_str(&list)?;
+    let real = json!({"type": "real"});
+    for item in list["items"].as_array_mut().into_iter().flatten() {
+        if item["kind"] == "PinotCluster" {
+            let spec = &mut item["spec"];
+            spec["image"] = json!(pinot_image());
+            spec["kubernetes"]["nodeSelector"] = real.clone();
+            let zookeeper = &mut spec["zookeeper"]["managed"];
+            zookeeper["image"] = json!(zookeeper_image());
+            zookeeper["kubernetes"]["nodeSelector"] = real.clone();
+        }
+    }
+    Ok(list.to_string())
+}
+
+/// `kubectl apply --server-side -f -` of `manifest`.
+fn apply_json(kube: &Kubernetes, manifest: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut child = kube
+        .kubectl()
+        .args(["apply", "--server-side", "-n", NAMESPACE, "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(manifest.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("kubectl apply failed");
+    }
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+/// `http://<ClusterIP>:<port>` of a Service in the sandbox namespace: the host reaches
+/// Service addresses through kube-proxy, like a pod.
+fn service_url(kube: &Kubernetes, service: &str, port: u16) -> anyhow::Result<String> {
+    let jsonpath = "-o=jsonpath={.spec.clusterIP}";
+    let ip = kubectl(
+        kube,
+        &["get", "service", service, "-n", NAMESPACE, jsonpath],
+    )?;
+    Ok(format!("http://{}:{port}", ip.trim()))
+}
+
+/// Uploads a few trips through the quickstart controller and asks its broker how many
+/// there are; returns the broker's answer.
+fn load_and_query(kube: &Kubernetes) -> anyhow::Result<String> {
+    let controller = service_url(kube, "quickstart-controller", 9000)?;
+    let broker = service_url(kube, "quickstart-broker", 8099)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let rows: String = [
+            "Amsterdam",
+            "Berlin",
+            "Lisbon",
+            "Amsterdam",
+            "Berlin",
+            "Amsterdam",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, city)| {
+            let ts = 1_700_000_000_000u64 + i as u64;
+            format!(
+                "{{\"city\":\"{city}\",\"fare\":{}.5,\"ts\":{ts}}}\n",
+                10 + i
+            )
+        })
+        .collect();
+        upload(&controller, "trips_OFFLINE", &rows).await?;
+        let sql = "SELECT city, COUNT(*) FROM trips GROUP BY city ORDER BY COUNT(*) DESC";
+        let client = reqwest::Client::new();
+        for _ in 0..120 {
+            let answer: Value = client
+                .post(format!("{broker}/query/sql"))
+                .json(&json!({ "sql": sql }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let rows = &answer["resultTable"]["rows"];
+            if rows.as_array().is_some_and(|r| !r.is_empty()) {
+                return Ok(format!("{sql}\n    -> {rows}"));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        bail!("the quickstart broker did not answer {sql:?}")
+    })
+}
+
+/// `POST /ingestFromFile`: the controller builds a segment of JSON `rows` and pushes it.
+async fn upload(controller: &str, table: &str, rows: &str) -> anyhow::Result<()> {
+    let boundary = "sandbox-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{controller}/ingestFromFile"))
+        .query(&[
+            ("tableNameWithType", table),
+            ("batchConfigMapStr", r#"{"inputFormat":"json"}"#),
+        ])
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!(
+            "ingestFromFile: {status}: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn start_operator(
+    kube: &Kubernetes,
+    log_dir: &Path,
+    real_node: bool,
+) -> anyhow::Result<ManagedProcess> {
     let binary = std::env::current_exe()?.with_file_name("pinot-operator");
     if !binary.exists() {
         bail!(
@@ -104,15 +247,36 @@ fn start_operator(kube: &Kubernetes, log_dir: &Path) -> anyhow::Result<ManagedPr
         .args(["--lease-namespace", "default"])
         .env("KUBECONFIG", kube.kubeconfig_path())
         .stdout(Stdio::null());
+    // On the host, the operator resolves the deployed clusters' Services through the
+    // real node's CoreDNS, as it would in a pod.
+    if real_node {
+        command = kube.with_cluster_dns(command);
+    }
     Ok(ManagedProcess::spawn("pinot-operator", command, log_dir)?)
+}
+
+/// Kubernetes with a real node, or with KWOK nodes only where the machine cannot run
+/// containers (said plainly).
+fn start_kubernetes() -> anyhow::Result<(Kubernetes, bool)> {
+    step(
+        "starting Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, \
+         KWOK nodes, a real node: kubelet, containerd, kube-proxy, CoreDNS)",
+    );
+    match Kubernetes::start_with(KubernetesOptions { real_node: true }) {
+        Ok(kube) => Ok((kube, true)),
+        Err(e) => {
+            println!(
+                "!!  this machine cannot run a real node, so no Pinot pod will really run; \
+                 going on with simulated (KWOK) nodes only.\n!!  why: {e:#}"
+            );
+            Ok((Kubernetes::start()?, false))
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    step(
-        "starting Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK)",
-    );
-    let kube = Kubernetes::start()?;
+    let (kube, real_node) = start_kubernetes()?;
     step("starting Apache Pinot (ZooKeeper, controller, broker, 2 servers, minion)");
     let pinot = Pinot::start()?;
     let log_dir = tempfile::Builder::new()
@@ -131,7 +295,7 @@ fn main() -> anyhow::Result<()> {
     kubectl(&kube, &["create", "namespace", NAMESPACE])?;
 
     step("starting the operator (logs: see the path below)");
-    let operator = start_operator(&kube, log_dir.path())?;
+    let operator = start_operator(&kube, log_dir.path(), real_node)?;
 
     step(
         "applying examples/external (a PinotCluster pointing at the real Pinot, schemas, tables, a tenant)",
@@ -142,29 +306,55 @@ fn main() -> anyhow::Result<()> {
         &pinot.controller_url(),
         log_dir.path(),
     )?;
-    step("applying examples/deployed (a heterogeneous PinotCluster on the KWOK nodes)");
-    apply_examples(
+    step(
+        "applying examples/deployed/analytics-cluster.yaml (a heterogeneous cluster placed on KWOK nodes)",
+    );
+    let analytics = repo_root().join("examples/deployed/analytics-cluster.yaml");
+    kubectl(
         &kube,
-        &repo_root().join("examples/deployed"),
-        &pinot.controller_url(),
-        log_dir.path(),
+        &[
+            "apply",
+            "--server-side",
+            "-n",
+            NAMESPACE,
+            "-f",
+            analytics.to_str().unwrap(),
+        ],
     )?;
+    if real_node {
+        step("applying examples/deployed/quickstart.yaml on the real node (real Pinot pods)");
+        apply_json(&kube, &quickstart(&kube)?)?;
+    }
 
-    step("waiting until everything reports Ready");
+    step("waiting until everything reports Ready (the real cluster takes a few minutes)");
     for kind in ["pinotschemas", "pinottables", "pinottenants"] {
-        wait_for(&kube, kind, "Ready", "180s")?;
+        wait_for(&kube, kind, "Ready", "900s")?;
     }
     wait_for(&kube, "pinotcluster/analytics", "Available", "600s")?;
+    let mut tour = String::new();
+    if real_node {
+        wait_for(&kube, "pinotcluster/quickstart", "Available", "900s")?;
+        step("uploading trips through the quickstart controller, querying its broker");
+        let answer = load_and_query(&kube)?;
+        println!("    {answer}");
+        tour = format!(
+            "\n  kubectl get pods -n {NAMESPACE} -l pinot.operator.dev/cluster=quickstart -o wide   # real Pinot pods\
+             \n  kubectl get events -n {NAMESPACE} --field-selector involvedObject.name=quickstart   # the rollout's steps and Pinot gates\
+             \n  kubectl port-forward -n {NAMESPACE} svc/quickstart-controller 9000:9000   # then open http://localhost:9000 (Pinot UI)\
+             \n  kubectl port-forward -n {NAMESPACE} svc/quickstart-broker 8099:8099 &\
+             \n  curl -s localhost:8099/query/sql -d '{{\"sql\":\"SELECT city, COUNT(*) FROM trips GROUP BY city\"}}'\
+             \n  kubectl patch pinotcluster quickstart -n {NAMESPACE} --type merge -p '{{\"spec\":{{\"server\":{{\"pinot\":{{\"properties\":{{\"pinot.server.query.executor.timeout\":\"20000\"}}}}}}}}}}'   # a rolling restart, pool by pool"
+        );
+    }
 
     println!(
         "\nSandbox ready in {:.0?}. Try:\n\
          \n  export KUBECONFIG={kubeconfig}\
-         \n  kubectl get pinot,pinotschemas,pinottables,pinottenants -n {NAMESPACE}\
+         \n  kubectl get pinot,pinotschemas,pinottables,pinottenants -n {NAMESPACE}{tour}\
          \n  kubectl get statefulsets,pods -n {NAMESPACE} -o wide\
          \n  kubectl describe pinottable events -n {NAMESPACE}\
          \n  kubectl edit pinottable events -n {NAMESPACE}      # change retentionTimeValue, watch Pinot follow\
-         \n  curl -s {controller}/tables/events | head           # Pinot REST API\
-         \n  open {controller}                                   # Pinot UI\
+         \n  curl -s {controller}/tables/events | head           # the external Pinot's REST API\
          \n  curl -s localhost:8080/metrics | grep pinot_operator\
          \n\nOperator log: {log}\nPress Ctrl-C to tear everything down.",
         started.elapsed(),

@@ -40,7 +40,7 @@ use images::ImageLayout;
 use lock::MachineLock;
 use paths::HostPaths;
 
-pub use images::{REGISTRY, pinot_image, pinot_next_image, zookeeper_image};
+pub use images::{REGISTRY, operator_image_layout, pinot_image, pinot_next_image, zookeeper_image};
 pub use paths::{BRIDGE, CGROUP_ROOT, GUARD_CHAIN};
 
 /// Where the real node keeps containerd's root (images survive teardown), its
@@ -158,6 +158,14 @@ impl RealNode {
     /// `command` resolving cluster names through CoreDNS (see [`coredns::with_resolv_conf`]).
     pub fn with_cluster_dns(&self, command: Command) -> Command {
         coredns::with_resolv_conf(command, &self.paths.cluster_resolv_conf())
+    }
+
+    /// Imports the OCI layout in `dir` into the node's containerd unless it has every
+    /// image already; returns the images' names.
+    pub fn import_layout(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
+        let layout = ImageLayout::at(dir.to_owned())?;
+        layout.import_if_needed(&self.paths.containerd_socket())?;
+        Ok(layout.names())
     }
 
     /// The end of each node component's log, for error messages.

@@ -38,22 +38,20 @@ pub struct ImageLayout {
 impl ImageLayout {
     /// The layout for the current inputs, or an error naming the script that builds it.
     pub fn locate() -> anyhow::Result<ImageLayout> {
-        let script = repo_root().join("tools/build-images.sh");
-        let output = Command::new("bash")
-            .arg(&script)
-            .arg("--list")
-            .stderr(Stdio::piped())
-            .output()
-            .with_context(|| format!("run {} --list", script.display()))?;
-        if !output.status.success() {
-            bail!(
-                "the real node's images are not built: run tools/build-images.sh ({})",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        let dir = build_images_script(&["--list"])
+            .context("the real node's images are not built: run tools/build-images.sh")?;
+        ImageLayout::at(dir)
+    }
+
+    /// The OCI layout in `dir`.
+    pub fn at(dir: PathBuf) -> anyhow::Result<ImageLayout> {
         let images = read_index(&dir)?;
         Ok(ImageLayout { dir, images })
+    }
+
+    /// Names of the images it holds.
+    pub fn names(&self) -> Vec<String> {
+        self.images.iter().map(|(name, _)| name.clone()).collect()
     }
 
     /// The pause image's name (its tag is a hash of its inputs).
@@ -94,6 +92,36 @@ impl ImageLayout {
         super::host::run("bash", &["-c", &script]).context("import the real node's images")?;
         Ok(())
     }
+}
+
+/// The layout holding `pinot-operator.local/pinot-operator:<hash>` built from the
+/// operator binary at `binary` (the Dockerfile's layout; see `tools/build-images.sh
+/// --operator`). Cached by the binary's hash.
+pub fn operator_image_layout(binary: &Path) -> anyhow::Result<PathBuf> {
+    let binary = binary.to_str().context("the binary's path is not UTF-8")?;
+    build_images_script(&["--operator", binary])
+}
+
+/// Runs `tools/build-images.sh <args>` and returns the directory it prints.
+fn build_images_script(args: &[&str]) -> anyhow::Result<PathBuf> {
+    let script = repo_root().join("tools/build-images.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("run {} {}", script.display(), args.join(" ")))?;
+    if !output.status.success() {
+        bail!(
+            "{} {}: {}",
+            script.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim(),
+    ))
 }
 
 /// (name, manifest digest) of every image in `<dir>/index.json`.

@@ -1,0 +1,187 @@
+//! A client that sends a query to the broker Service every 100 ms (whether or not the
+//! previous one has answered), as a dashboard would, and counts what it got: failed queries (no answer, an HTTP error), partial ones (Pinot
+//! lists exceptions, or fewer servers responded than were queried), and answers with
+//! the wrong row count.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// How often the client queries.
+pub const INTERVAL: Duration = Duration::from_millis(100);
+/// A query that takes longer than this has failed for a user.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the client saw over a window.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub sent: u64,
+    pub failed: u64,
+    pub partial: u64,
+    pub wrong_count: u64,
+    /// The first few problems, to print.
+    pub examples: Vec<String>,
+}
+
+impl Tally {
+    fn note(&mut self, problem: String) {
+        if self.examples.len() < 5 {
+            self.examples.push(problem);
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "{} queries: {} failed, {} partial, {} with a wrong row count",
+            self.sent, self.failed, self.partial, self.wrong_count
+        )
+    }
+}
+
+/// The running client; [`Load::stop`] returns its tally.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    tally: Arc<Mutex<Tally>>,
+    task: JoinHandle<()>,
+}
+
+/// What one query to run, where, and the answer it must give.
+#[derive(Clone)]
+pub struct Query {
+    /// `http://<broker Service ClusterIP>:8099`.
+    pub broker: String,
+    pub sql: String,
+    pub expected_count: u64,
+    /// `Basic ...` of a user allowed to query.
+    pub authorization: Option<String>,
+}
+
+impl Load {
+    pub fn start(query: Query) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let task = tokio::spawn(run(query, stop.clone(), tally.clone()));
+        Load { stop, tally, task }
+    }
+
+    pub async fn stop(self) -> Tally {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("the query client does not panic");
+        self.tally.lock().await.clone()
+    }
+}
+
+async fn run(query: Query, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>) {
+    let client = reqwest::Client::builder()
+        .timeout(QUERY_TIMEOUT)
+        .build()
+        .expect("an HTTP client");
+    let mut ticks = tokio::time::interval(INTERVAL);
+    let mut in_flight = tokio::task::JoinSet::new();
+    while !stop.load(Ordering::Relaxed) {
+        ticks.tick().await;
+        let (client, query, tally) = (client.clone(), query.clone(), tally.clone());
+        in_flight.spawn(async move {
+            let verdict = ask(&client, &query).await;
+            tally.lock().await.add(verdict, query.expected_count);
+        });
+        while in_flight.try_join_next().is_some() {}
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+impl Tally {
+    fn add(&mut self, verdict: Verdict, expected: u64) {
+        self.sent += 1;
+        match verdict {
+            Verdict::Fine => {}
+            Verdict::Failed(why) => {
+                self.failed += 1;
+                self.note(format!("failed: {why}"));
+            }
+            Verdict::Partial(why) => {
+                self.partial += 1;
+                self.note(format!("partial: {why}"));
+            }
+            Verdict::WrongCount(n) => {
+                self.wrong_count += 1;
+                self.note(format!("counted {n} rows, want {expected}"));
+            }
+        }
+    }
+}
+
+/// An error with its causes ("connection reset" hides in reqwest's sources).
+fn chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+enum Verdict {
+    Fine,
+    Failed(String),
+    Partial(String),
+    WrongCount(u64),
+}
+
+async fn ask(client: &reqwest::Client, query: &Query) -> Verdict {
+    let mut request = client
+        .post(format!("{}/query/sql", query.broker))
+        .json(&json!({ "sql": query.sql }));
+    if let Some(authorization) = &query.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => return Verdict::Failed(chain(&e)),
+    };
+    let status = response.status();
+    let answer: Value = match response.json().await {
+        Ok(answer) if status.is_success() => answer,
+        Ok(answer) => return Verdict::Failed(format!("{status}: {answer}")),
+        Err(e) => return Verdict::Failed(format!("{status}: {}", chain(&e))),
+    };
+    judge(&answer, query.expected_count)
+}
+
+/// The verdict on one broker answer.
+fn judge(answer: &Value, expected: u64) -> Verdict {
+    if let Some(exceptions) = answer["exceptions"].as_array().filter(|e| !e.is_empty()) {
+        // The first line of each: Pinot appends whole stack traces.
+        let first_lines: Vec<String> = (exceptions.iter())
+            .map(|e| {
+                let message = e["message"].as_str().unwrap_or_default();
+                format!(
+                    "{} {}",
+                    e["errorCode"],
+                    message.lines().next().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Verdict::Partial(first_lines.join("; "));
+    }
+    let queried = answer["numServersQueried"].as_u64().unwrap_or(0);
+    let responded = answer["numServersResponded"].as_u64().unwrap_or(0);
+    if responded < queried {
+        return Verdict::Partial(format!("{responded} of {queried} servers responded"));
+    }
+    match answer
+        .pointer("/resultTable/rows/0/0")
+        .and_then(Value::as_u64)
+    {
+        Some(count) if count == expected => Verdict::Fine,
+        Some(count) => Verdict::WrongCount(count),
+        None => Verdict::Failed(format!("no count in {answer}")),
+    }
+}

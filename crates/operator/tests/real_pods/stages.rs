@@ -1,0 +1,615 @@
+//! The stages of the real-pod test, each asserting what a user would check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use api::{PinotSchema, PinotTable};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::ResourceExt;
+use kube::api::{DeleteParams, ListParams};
+use pinot_client::TableType;
+use serde_json::{Value, json};
+use testenv::kubernetes::{pinot_image, pinot_next_image, zookeeper_image};
+use testenv::pinot::Release;
+
+use crate::install;
+use crate::load::{Load, Query, Tally};
+use crate::restarts::{Restarts, Started, all_before, pool_order, restarted_twice, waves};
+use crate::rig::{ADMIN_PASSWORD, READER_PASSWORD, Rig, basic, pod_name, ready};
+
+const DEPLOY_LIMIT: Duration = Duration::from_secs(900);
+const ROLLOUT_LIMIT: Duration = Duration::from_secs(900);
+const TABLE: &str = "events";
+/// Rows per uploaded segment, and segments uploaded.
+const ROWS_PER_SEGMENT: u64 = 100;
+const SEGMENTS: u64 = 3;
+const SERVER_POOLS: [&str; 2] = ["a", "b"];
+
+/// The figures the test prints and writes to `<target>/real-pods-report.md`.
+#[derive(Default)]
+pub struct Report(String);
+
+impl Report {
+    fn line(&mut self, line: String) {
+        eprintln!("real-pods: {line}");
+        let _ = writeln!(self.0, "- {line}");
+    }
+
+    pub fn write(&self) {
+        let test_binary = std::env::current_exe().unwrap();
+        if let Some(target) = test_binary.ancestors().nth(3) {
+            let _ = std::fs::write(target.join("real-pods-report.md"), &self.0);
+        }
+    }
+}
+
+/// What the data stages left: the query a client runs and its answer.
+pub struct Data {
+    pub query: Query,
+}
+
+fn server_pools(b_replicas: u32) -> Value {
+    json!([
+        {"name": "a", "replicas": 2, "tenant": "DefaultTenant"},
+        {"name": "b", "replicas": b_replicas, "tenant": "DefaultTenant"}
+    ])
+}
+
+/// 1 controller, 2 brokers, servers `a` and `b` of 2 each (Pinot pools 0 and 1), 1
+/// minion, managed ZooKeeper, basic auth (admin and a read-only reader), all on the real
+/// node with small heaps. Production sizes are in docs/operations.md.
+fn cluster_spec() -> Value {
+    json!({
+        "image": pinot_image(),
+        "zookeeper": {"managed": {"replicas": 1, "storage": "1Gi", "image": zookeeper_image(),
+            "kubernetes": {"nodeSelector": {"type": "real"},
+                           "resources": {"limits": {"memory": "512Mi"}}}}},
+        "kubernetes": {"nodeSelector": {"type": "real"},
+                       "resources": {"requests": {"cpu": "50m", "memory": "256Mi"},
+                                     "limits": {"memory": "1Gi"}}},
+        "pinot": {"jvmOptions": "-Xms64m -Xmx384m -XX:ActiveProcessorCount=2"},
+        "auth": {"adminUser": "admin", "users": [
+            {"name": "admin", "passwordSecretRef": {"name": "pinot-users", "key": "admin"}},
+            {"name": "reader", "passwordSecretRef": {"name": "pinot-users", "key": "reader"},
+             "permissions": ["Read"]}]},
+        "controller": {"pools": [{"name": "main", "replicas": 1}],
+                       "kubernetes": {"storage": {"size": "1Gi"}}},
+        "broker": {"pools": [{"name": "default", "replicas": 2, "tenant": "DefaultTenant"}]},
+        "server": {"kubernetes": {"storage": {"size": "1Gi"}}, "pools": server_pools(2)},
+        "minion": {"pools": [{"name": "default", "replicas": 1}]},
+        "rollout": {"serverStrategy": "PoolByPool"}
+    })
+}
+
+/// Pinot's instance id of a pod of `role` (`Server`, ...) listening on `port`.
+fn instance(rig: &Rig, role: &str, pool: &str, ordinal: u32, port: u16) -> String {
+    let pod = pod_name(&rig.cluster, &role.to_lowercase(), pool, ordinal);
+    let service = format!("{}-{}-{pool}", rig.cluster, role.to_lowercase());
+    format!("{role}_{pod}.{service}.{}.svc.cluster.local_{port}", rig.ns)
+}
+
+fn expected_instances(rig: &Rig, b_replicas: u32) -> BTreeSet<String> {
+    let mut ids = BTreeSet::from([
+        instance(rig, "Controller", "main", 0, 9000),
+        instance(rig, "Broker", "default", 0, 8099),
+        instance(rig, "Broker", "default", 1, 8099),
+        instance(rig, "Minion", "default", 0, 9514),
+    ]);
+    for (pool, replicas) in [("a", 2), ("b", b_replicas)] {
+        ids.extend((0..replicas).map(|o| instance(rig, "Server", pool, o, 8098)));
+    }
+    ids
+}
+
+pub async fn deploy(rig: &Rig, report: &mut Report) {
+    rig.apply(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pinot-users"},
+        "stringData": {"admin": ADMIN_PASSWORD, "reader": READER_PASSWORD}}),
+    )
+    .await;
+    let started = Instant::now();
+    rig.apply(
+        json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
+        "metadata": {"name": rig.cluster}, "spec": cluster_spec()}),
+    )
+    .await;
+    rig.wait_settled(DEPLOY_LIMIT).await;
+    report.line(format!(
+        "deploy: Available after {:.0?} (ZooKeeper, 1 controller, 2 brokers, 2x2 servers, 1 minion)",
+        started.elapsed()
+    ));
+    let pinot = rig.pinot().await;
+    let expected = expected_instances(rig, 2);
+    let registered: BTreeSet<String> = pinot.list_instances().await.unwrap().into_iter().collect();
+    assert_eq!(registered, expected, "every instance is registered");
+    let live = live_instances(rig).await;
+    assert!(
+        expected.is_subset(&live),
+        "every instance is alive: {live:?}"
+    );
+    rig.wait_for(
+        "tags and Pinot pools on every instance",
+        DEPLOY_LIMIT,
+        || async { instances_carry_their_pools(rig, &pinot).await.then_some(()) },
+    )
+    .await;
+}
+
+/// `LIVEINSTANCES` of the Helix cluster, through the controller's ZooKeeper browser.
+async fn live_instances(rig: &Rig) -> BTreeSet<String> {
+    let controller = rig
+        .service_url(&format!("{}-controller", rig.cluster), 9000)
+        .await;
+    let url = format!("{controller}/zk/ls?path=/{}/LIVEINSTANCES", rig.cluster);
+    let answer: Value = reqwest::Client::new()
+        .get(&url)
+        .header("Authorization", basic("admin", ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_value(answer).unwrap_or_default()
+}
+
+/// Servers carry their tenant's tags and their pool's number (a: 0, b: 1); brokers
+/// their tenant's broker tag.
+async fn instances_carry_their_pools(rig: &Rig, pinot: &pinot_client::PinotClient) -> bool {
+    let tenant_tags = ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"];
+    for (number, pool) in SERVER_POOLS.iter().enumerate() {
+        for ordinal in 0..2 {
+            let id = instance(rig, "Server", pool, ordinal, 8098);
+            let Some(instance) = pinot.get_instance(&id).await.unwrap() else {
+                return false;
+            };
+            let pools: BTreeMap<String, i32> = tenant_tags
+                .iter()
+                .map(|t| ((*t).to_owned(), number as i32))
+                .collect();
+            if instance.pools != pools
+                || !tenant_tags
+                    .iter()
+                    .all(|t| instance.tags.contains(&(*t).to_owned()))
+            {
+                return false;
+            }
+        }
+    }
+    let broker = pinot
+        .get_instance(&instance(rig, "Broker", "default", 0, 8099))
+        .await
+        .unwrap();
+    broker.is_some_and(|b| b.tags.contains(&"DefaultTenant_BROKER".to_owned()))
+}
+
+fn schema() -> Value {
+    json!({"clusterRef": {"name": "rt"}, "schema": {"schemaName": TABLE,
+        "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "amount", "dataType": "LONG"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
+                                "granularity": "1:MILLISECONDS"}]}})
+}
+
+/// Replication 2, one replica group per Pinot pool: each server pool holds a whole
+/// replica of every segment.
+fn table() -> Value {
+    json!({"clusterRef": {"name": "rt"}, "schemaRef": {"name": TABLE}, "table": {
+        "tableName": TABLE, "tableType": "OFFLINE",
+        "segmentsConfig": {"replication": "2", "timeColumnName": "ts"},
+        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
+        "tableIndexConfig": {"loadMode": "MMAP"},
+        "routing": {"instanceSelectorType": "replicaGroup"},
+        "instanceAssignmentConfigMap": {"OFFLINE": {
+            "tagPoolConfig": {"tag": "DefaultTenant_OFFLINE", "poolBased": true, "numPools": 2},
+            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
+        "metadata": {}}})
+}
+
+fn resource(kind: &str, spec: Value) -> Value {
+    json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind,
+           "metadata": {"name": TABLE}, "spec": spec})
+}
+
+/// Whether the content object's status says `Synced=True`.
+fn synced(status: Option<&api::ContentStatus>) -> bool {
+    status.is_some_and(|s| (s.conditions.iter()).any(|c| c.type_ == "Synced" && c.status == "True"))
+}
+
+pub async fn content_and_data(rig: &Rig) -> Data {
+    rig.apply(resource("PinotSchema", schema())).await;
+    rig.apply(resource("PinotTable", table())).await;
+    rig.wait_for(
+        "the schema and table to sync",
+        Duration::from_secs(120),
+        || async {
+            {
+                let schema = rig.api::<PinotSchema>().get(TABLE).await.unwrap();
+                let table = rig.api::<PinotTable>().get(TABLE).await.unwrap();
+                (synced(schema.status.as_ref()) && synced(table.status.as_ref())).then_some(())
+            }
+        },
+    )
+    .await;
+    let pinot = rig.pinot().await;
+    let controller = rig
+        .service_url(&format!("{}-controller", rig.cluster), 9000)
+        .await;
+    for segment in 0..SEGMENTS {
+        upload_rows(&controller, segment).await;
+    }
+    let placement = rig
+        .wait_for(
+            "every segment ONLINE on two servers",
+            Duration::from_secs(180),
+            || async {
+                let view = pinot
+                    .external_view(TABLE, TableType::Offline)
+                    .await
+                    .unwrap();
+                let online = |r: &BTreeMap<String, String>| {
+                    r.len() == 2 && r.values().all(|s| s == "ONLINE")
+                };
+                (view.len() as u64 == SEGMENTS && view.values().all(online)).then_some(view)
+            },
+        )
+        .await;
+    for (segment, replicas) in &placement {
+        let pools: BTreeSet<&str> = replicas
+            .keys()
+            .map(|id| if id.contains("-server-a-") { "a" } else { "b" })
+            .collect();
+        assert_eq!(
+            pools.len(),
+            2,
+            "segment {segment}: one replica per server pool: {replicas:?}"
+        );
+    }
+    let query = Query {
+        broker: rig.broker_url().await,
+        sql: format!("SELECT COUNT(*) FROM {TABLE}"),
+        expected_count: ROWS_PER_SEGMENT * SEGMENTS,
+        authorization: Some(basic("reader", READER_PASSWORD)),
+    };
+    rig.wait_for(
+        "the reader to count every row",
+        Duration::from_secs(60),
+        || async { (count(&query).await == Some(query.expected_count)).then_some(()) },
+    )
+    .await;
+    anonymous_is_refused(rig, &query).await;
+    Data { query }
+}
+
+/// Builds a segment of `ROWS_PER_SEGMENT` rows in the controller (`POST /ingestFromFile`
+/// through its Service, as admin); the controller uploads it to its deep store and the
+/// servers of both replica groups download it.
+async fn upload_rows(controller: &str, segment: u64) {
+    let rows: String = (0..ROWS_PER_SEGMENT)
+        .map(|i| {
+            let ts = 1_700_000_000_000 + segment * 86_400_000 + i;
+            format!("{{\"user_id\":\"u{segment}-{i}\",\"amount\":{i},\"ts\":{ts}}}\n")
+        })
+        .collect();
+    let boundary = "real-pods-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{controller}/ingestFromFile"))
+        .query(&[
+            ("tableNameWithType", format!("{TABLE}_OFFLINE")),
+            ("batchConfigMapStr", r#"{"inputFormat":"json"}"#.to_owned()),
+        ])
+        .header("Authorization", basic("admin", ADMIN_PASSWORD))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("POST /ingestFromFile");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "ingestFromFile: {status}: {text}");
+}
+
+/// The row count a query answers, `None` on any failure.
+async fn count(query: &Query) -> Option<u64> {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/query/sql", query.broker))
+        .json(&json!({"sql": query.sql}));
+    if let Some(authorization) = &query.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let answer: Value = request.send().await.ok()?.json().await.ok()?;
+    answer.pointer("/resultTable/rows/0/0")?.as_u64()
+}
+
+/// An anonymous query is refused: 0.11's broker answers 200 with error 180 and no
+/// result, 1.5.1's 401.
+async fn anonymous_is_refused(rig: &Rig, query: &Query) {
+    let release = rig
+        .pinot()
+        .await
+        .version()
+        .await
+        .unwrap()
+        .and_then(|v| Release::parse(&v));
+    let response = reqwest::Client::new()
+        .post(format!("{}/query/sql", query.broker))
+        .json(&json!({"sql": query.sql}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if release.is_some_and(|r| r >= Release(1, 0, 0)) {
+        assert_eq!(status.as_u16(), 401, "{answer}");
+    } else {
+        assert_eq!(status.as_u16(), 200, "{answer}");
+        assert_eq!(answer["exceptions"][0]["errorCode"], 180, "{answer}");
+        assert!(answer.get("resultTable").is_none(), "{answer}");
+    }
+}
+
+/// One rollout under load and what it must show.
+struct Rollout {
+    name: &'static str,
+    patch: Value,
+    /// Pools restarted, in order; each restarts all its pods exactly once.
+    pools: &'static [&'static str],
+    kill_leader: bool,
+}
+
+pub async fn rollouts_under_load(rig: &Rig, data: &Data, report: &mut Report) {
+    let restarts = Restarts::watch(rig.client.clone(), &rig.ns, &rig.cluster);
+    rig.wait_for(
+        "the pod watch to start",
+        Duration::from_secs(30),
+        || async { (restarts.known().await >= 9).then_some(()) },
+    )
+    .await;
+    let every_role = &[
+        "controller/main",
+        "broker/default",
+        "server/a",
+        "server/b",
+        "minion/default",
+    ];
+    let cases = [
+        Rollout {
+            name: "server config change, PoolByPool",
+            patch: json!({"server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "20000"}}}}),
+            pools: &["server/a", "server/b"],
+            kill_leader: false,
+        },
+        Rollout {
+            name: "image change, PoolByPool, leading operator pod deleted midway",
+            patch: json!({"image": pinot_next_image()}),
+            pools: every_role,
+            kill_leader: true,
+        },
+        Rollout {
+            name: "image change, OneByOne",
+            patch: json!({"image": pinot_image(), "rollout": {"serverStrategy": "OneByOne"}}),
+            pools: every_role,
+            kill_leader: false,
+        },
+    ];
+    for case in cases {
+        roll(rig, data, &restarts, &case, report).await;
+    }
+}
+
+async fn roll(rig: &Rig, data: &Data, restarts: &Restarts, case: &Rollout, report: &mut Report) {
+    let calls = install::PinotCalls::start(rig.k8s);
+    let load = Load::start(data.query.clone());
+    let started = Instant::now();
+    rig.patch_cluster(case.patch.clone()).await;
+    if case.kill_leader {
+        rig.wait_for("the first server pod to restart", ROLLOUT_LIMIT, || async {
+            let seen = restarts.since(started).await;
+            seen.iter().any(|r| r.component == "server").then_some(())
+        })
+        .await;
+        let leader = install::delete_leader(rig.k8s).await;
+        report.line(format!(
+            "{}: deleted the leading operator pod {leader}",
+            case.name
+        ));
+    }
+    rig.wait_settled(ROLLOUT_LIMIT).await;
+    let took = started.elapsed();
+    let tally = load.stop().await;
+    let consulted = calls.stop().await;
+    let seen = restarts.since(started).await;
+    report.line(format!(
+        "{}: {:.0?}, {} pods restarted in {} waves, pool order {:?}; {}{}",
+        case.name,
+        took,
+        seen.len(),
+        waves(&seen),
+        pool_order(&seen),
+        tally.summary(),
+        examples(&tally)
+    ));
+    check_rollout(rig, case, &seen, consulted).await;
+    rig.wait_for(
+        "every row still counted",
+        Duration::from_secs(60),
+        || async { (count(&data.query).await == Some(data.query.expected_count)).then_some(()) },
+    )
+    .await;
+}
+
+fn examples(tally: &Tally) -> String {
+    match tally.examples.is_empty() {
+        true => String::new(),
+        false => format!(" (e.g. {})", tally.examples.join(" | ")),
+    }
+}
+
+async fn check_rollout(rig: &Rig, case: &Rollout, seen: &[Started], consulted: u64) {
+    let name = case.name;
+    assert!(
+        restarted_twice(seen).is_empty(),
+        "{name}: restarted twice: {:?}",
+        restarted_twice(seen)
+    );
+    assert_eq!(
+        pool_order(seen),
+        case.pools,
+        "{name}: pools in deployment order"
+    );
+    for pair in case.pools.windows(2) {
+        assert!(
+            all_before(seen, pair[0], pair[1]),
+            "{name}: {} finished before {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    let pods = rig.pods().await;
+    for pool in case.pools {
+        let want = pods.iter().filter(|p| in_pool(p, pool)).count();
+        let got = seen.iter().filter(|r| r.pool == *pool).count();
+        assert_eq!(got, want, "{name}: every pod of {pool} restarted once");
+    }
+    assert!(
+        consulted > 0,
+        "{name}: the operator asked Pinot for external views during the rollout"
+    );
+    let skipped = cluster_events(rig).await;
+    let skipped: Vec<&String> = skipped.iter().filter(|m| m.contains("skipped")).collect();
+    assert!(
+        skipped.is_empty(),
+        "{name}: Pinot's checks were skipped: {skipped:?}"
+    );
+}
+
+fn in_pool(pod: &Pod, pool: &str) -> bool {
+    let label = |key: &str| pod.labels().get(key).cloned().unwrap_or_default();
+    format!(
+        "{}/{}",
+        label("pinot.operator.dev/component"),
+        label("pinot.operator.dev/pool")
+    ) == pool
+}
+
+/// Messages of the PinotCluster's Events (the operator's word on each step).
+async fn cluster_events(rig: &Rig) -> Vec<String> {
+    let selector = format!(
+        "involvedObject.name={},involvedObject.kind=PinotCluster",
+        rig.cluster
+    );
+    let events = rig
+        .api::<Event>()
+        .list(&ListParams::default().fields(&selector))
+        .await
+        .unwrap();
+    events.items.into_iter().filter_map(|e| e.message).collect()
+}
+
+pub async fn scale_in(rig: &Rig, data: &Data, report: &mut Report) {
+    let pinot = rig.pinot().await;
+    let leaving = instance(rig, "Server", "b", 1, 8098);
+    let load = Load::start(data.query.clone());
+    let started = Instant::now();
+    rig.patch_cluster(json!({"server": {"pools": server_pools(1)}}))
+        .await;
+    rig.wait_settled(ROLLOUT_LIMIT).await;
+    rig.wait_for(
+        "the leaving instance to leave Pinot",
+        Duration::from_secs(180),
+        || async {
+            let ids = pinot.list_instances().await.unwrap();
+            (!ids.contains(&leaving)).then_some(())
+        },
+    )
+    .await;
+    let tally = load.stop().await;
+    report.line(format!(
+        "scale-in of server/b from 2 to 1: {:.0?}; {}{}",
+        started.elapsed(),
+        tally.summary(),
+        examples(&tally)
+    ));
+    let registered: BTreeSet<String> = pinot.list_instances().await.unwrap().into_iter().collect();
+    assert_eq!(registered, expected_instances(rig, 1));
+    let view = pinot
+        .external_view(TABLE, TableType::Offline)
+        .await
+        .unwrap();
+    for (segment, replicas) in &view {
+        assert!(
+            !replicas.contains_key(&leaving),
+            "segment {segment} still on {leaving}"
+        );
+        assert_eq!(
+            replicas.values().filter(|s| *s == "ONLINE").count(),
+            2,
+            "{segment}: {replicas:?}"
+        );
+    }
+    assert_eq!(
+        count(&data.query).await,
+        Some(data.query.expected_count),
+        "no row lost"
+    );
+}
+
+/// The pod of a server instance id (`Server_<pod>.<service>..._8098`).
+fn pod_of(instance: &str) -> String {
+    let host = instance.trim_start_matches("Server_");
+    host.split('.').next().unwrap_or_default().to_owned()
+}
+
+pub async fn crash(rig: &Rig, data: &Data, report: &mut Report) {
+    let pinot = rig.pinot().await;
+    // A server that hosts segments: the one whose loss queries could feel.
+    let view = pinot
+        .external_view(TABLE, TableType::Offline)
+        .await
+        .unwrap();
+    let id = (view.values().flat_map(|r| r.keys()))
+        .find(|i| i.contains("-server-a-"))
+        .expect("pool a hosts a replica")
+        .clone();
+    let victim = pod_of(&id);
+    let old = rig.api::<Pod>().get(&victim).await.unwrap().uid();
+    let load = Load::start(data.query.clone());
+    let started = Instant::now();
+    let force = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    rig.api::<Pod>().delete(&victim, &force).await.unwrap();
+    rig.wait_for(
+        "the crashed server back with its segments ONLINE",
+        ROLLOUT_LIMIT,
+        || async {
+            let pod = rig.api::<Pod>().get_opt(&victim).await.unwrap()?;
+            let back = pod.uid() != old && ready(std::slice::from_ref(&pod)).len() == 1;
+            let view = pinot.external_view(TABLE, TableType::Offline).await.ok()?;
+            let hosted: Vec<_> = view.values().filter_map(|r| r.get(&id)).collect();
+            (back && !hosted.is_empty() && hosted.iter().all(|s| *s == "ONLINE")).then_some(())
+        },
+    )
+    .await;
+    let tally = load.stop().await;
+    report.line(format!(
+        "crash of {victim} (force-deleted): back with its segments ONLINE after {:.0?}; {}{}",
+        started.elapsed(),
+        tally.summary(),
+        examples(&tally)
+    ));
+    assert_eq!(
+        count(&data.query).await,
+        Some(data.query.expected_count),
+        "no row lost"
+    );
+}
