@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (prints figures as markdown tables, asserts nothing) against the real
 # components: content convergence vs. a plain-client floor, steady-state resyncs,
-# reaction latency, and a server rollout on KWOK (PoolByPool vs OneByOne).
+# reaction latency, a server rollout on KWOK (PoolByPool vs OneByOne), and a rollout on
+# real pods under a query load (failed and partial queries per strategy).
 #   scripts/bench.sh [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
 #                    [--resync-seconds 60] [--ready-delay 5s]
-#                    [--only convergence|steady|latency|rollout]
+#                    [--only convergence|steady|latency|rollout|real-rollout]
 # Defaults are the issue's figures; results and their reading are in docs/benchmarks.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

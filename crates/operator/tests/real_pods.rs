@@ -20,6 +20,8 @@
 //!   role and pool order, consults Pinot's gates, restarts no pod twice and loses no
 //!   rows. Failed and partial queries are counted and printed, not asserted (the
 //!   zero-failure work builds on these figures);
+//! - **sole replicas**: with a table whose two replicas both live in server pool `a`, a
+//!   `PoolByPool` rollout restarts pool `a` one pod at a time and pool `b` whole;
 //! - **scale-in**: a server pool shrinks from 2 to 1, its segments move first, the
 //!   instance leaves Pinot, no row is lost;
 //! - **crash**: a server pod force-deleted under load comes back with its segments
@@ -31,8 +33,6 @@
 mod common;
 #[path = "real_pods/install.rs"]
 mod install;
-#[path = "real_pods/load.rs"]
-mod load;
 #[path = "real_pods/restarts.rs"]
 mod restarts;
 #[path = "real_pods/rig.rs"]
@@ -59,7 +59,9 @@ async fn a_deployed_cluster_runs_real_pinot_through_rollouts_scale_in_and_a_cras
     let mut report = stages::Report::default();
     stages::deploy(&rig, &mut report).await;
     let data = stages::content_and_data(&rig).await;
-    stages::rollouts_under_load(&rig, &data, &mut report).await;
+    let restarts = stages::watch_restarts(&rig).await;
+    stages::rollouts_under_load(&rig, &data, &restarts, &mut report).await;
+    stages::sole_replicas(&rig, &restarts, &mut report).await;
     stages::scale_in(&rig, &data, &mut report).await;
     stages::crash(&rig, &data, &mut report).await;
     report.write();

@@ -360,29 +360,11 @@ impl Pinot {
     /// (`POST /ingestFromFile`), so the table has real segments on real servers.
     /// Panics with Pinot's answer on failure.
     pub async fn ingest_json_rows(&self, table_with_type: &str, rows: &str) {
-        let boundary = "testenv-ingest-boundary";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
-        );
-        let response = (self.config.client(None))
-            .expect("build an HTTP client")
-            .post(format!("{}/ingestFromFile", self.controller_url()))
-            .query(&[
-                ("tableNameWithType", table_with_type),
-                ("batchConfigMapStr", r#"{"inputFormat":"json"}"#),
-            ])
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .expect("POST /ingestFromFile");
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        assert!(status.is_success(), "ingestFromFile: {status}: {text}");
+        let client = (self.config.client(None)).expect("build an HTTP client");
+        let controller = self.controller_url();
+        if let Err(e) = upload_json_rows(&client, &controller, table_with_type, rows).await {
+            panic!("{e:#}");
+        }
     }
 
     /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).
@@ -518,4 +500,40 @@ async fn participants_ready(
         }
     }
     Ok(true)
+}
+
+/// Has the Pinot controller at `controller` build a segment of `table_with_type` from
+/// `rows` (JSON, one object per line) and push it (`POST /ingestFromFile`), the way a
+/// user loads a little data without a batch job. `client` carries any credentials.
+pub async fn upload_json_rows(
+    client: &reqwest::Client,
+    controller: &str,
+    table_with_type: &str,
+    rows: &str,
+) -> anyhow::Result<()> {
+    let boundary = "testenv-ingest-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
+    );
+    let response = client
+        .post(format!("{controller}/ingestFromFile"))
+        .query(&[
+            ("tableNameWithType", table_with_type),
+            ("batchConfigMapStr", r#"{"inputFormat":"json"}"#),
+        ])
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("POST {controller}/ingestFromFile: {e}"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("ingestFromFile into {table_with_type}: {status}: {text}");
+    }
+    Ok(())
 }

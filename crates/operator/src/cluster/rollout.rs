@@ -325,10 +325,18 @@ fn restart(
             .collect(),
     };
     let blind = policy.blind(verdict);
+    // A whole pool restarts only on Pinot's word that every segment also serves
+    // outside it (or, with the checks skippable, without a word). Not while Pinot says
+    // the pool is not all there: a pod of a one-at-a-time wave may still be loading the
+    // only other replicas.
+    let pinot_allows_whole_pool = match verdict {
+        Verdict::Healthy => true,
+        Verdict::Unknown(_) => blind.is_none(),
+        Verdict::SoleReplicas(_) | Verdict::NotYet(_) => false,
+    };
     let whole_pool = t.id.component == Component::Server
         && policy.server_strategy == ServerRolloutStrategy::PoolByPool
-        && !matches!(verdict, Verdict::SoleReplicas(_))
-        && blind.is_none();
+        && pinot_allows_whole_pool;
     if whole_pool {
         return restart(outdated.iter().collect());
     }

@@ -90,6 +90,30 @@ async fn with_context<K: ContentResource, T>(
     run(object, &cx).await
 }
 
+/// A table's dependencies as Pinot has them: its schema, and both tenants.
+async fn serve_dependencies(server: &MockServer) {
+    let schema = json!({"schemaName": "events"});
+    serve(server, "GET", "/schemas/events", 200, schema, 1).await;
+    let tenants = json!({"SERVER_TENANTS": ["DefaultTenant"], "BROKER_TENANTS": ["DefaultTenant"]});
+    serve(server, "GET", "/tenants", 200, tenants, 1).await;
+}
+
+/// What an update of table `events` goes through before its follow-ups: Pinot's config
+/// (without an index on `country`), the dependencies, the PUT.
+async fn serve_update(server: &MockServer) {
+    serve(server, "GET", "/tables/events", 200, stored_table(&[]), 1).await;
+    serve_dependencies(server).await;
+    serve(
+        server,
+        "PUT",
+        "/tables/events",
+        200,
+        json!({"status": "updated"}),
+        1,
+    )
+    .await;
+}
+
 async fn sync<K: ContentResource>(
     object: &K,
     server: &MockServer,
@@ -119,17 +143,7 @@ async fn a_table_whose_spec_names_its_schema_settles_without_writes() {
 #[tokio::test]
 async fn a_new_table_is_created_without_schema_name() {
     let server = MockServer::start().await;
-    serve(
-        &server,
-        "GET",
-        "/schemas/events",
-        200,
-        json!({"schemaName": "events"}),
-        1,
-    )
-    .await;
-    let tenants = json!({"SERVER_TENANTS": ["DefaultTenant"], "BROKER_TENANTS": ["DefaultTenant"]});
-    serve(&server, "GET", "/tenants", 200, tenants, 1).await;
+    serve_dependencies(&server).await;
     let mut expected = table(false, &[]).spec.table.to_json();
     expected["segmentsConfig"]
         .as_object_mut()
@@ -151,27 +165,7 @@ async fn a_new_table_is_created_without_schema_name() {
 #[tokio::test]
 async fn an_index_change_on_an_empty_table_is_synced() {
     let server = MockServer::start().await;
-    serve(&server, "GET", "/tables/events", 200, stored_table(&[]), 1).await;
-    serve(
-        &server,
-        "GET",
-        "/schemas/events",
-        200,
-        json!({"schemaName": "events"}),
-        1,
-    )
-    .await;
-    let tenants = json!({"SERVER_TENANTS": ["DefaultTenant"], "BROKER_TENANTS": ["DefaultTenant"]});
-    serve(&server, "GET", "/tenants", 200, tenants, 1).await;
-    serve(
-        &server,
-        "PUT",
-        "/tables/events",
-        200,
-        json!({"status": "updated"}),
-        1,
-    )
-    .await;
+    serve_update(&server).await;
     let nothing = json!({"code": 404, "error": "Failed to find any segments in table: events on every instance"});
     Mock::given(method("POST"))
         .and(path("/segments/events/reload"))
@@ -192,27 +186,7 @@ async fn an_index_change_on_an_empty_table_is_synced() {
 #[tokio::test]
 async fn a_failed_reload_stays_pending_and_is_retried_alone() {
     let server = MockServer::start().await;
-    serve(&server, "GET", "/tables/events", 200, stored_table(&[]), 1).await;
-    serve(
-        &server,
-        "GET",
-        "/schemas/events",
-        200,
-        json!({"schemaName": "events"}),
-        1,
-    )
-    .await;
-    let tenants = json!({"SERVER_TENANTS": ["DefaultTenant"], "BROKER_TENANTS": ["DefaultTenant"]});
-    serve(&server, "GET", "/tenants", 200, tenants, 1).await;
-    serve(
-        &server,
-        "PUT",
-        "/tables/events",
-        200,
-        json!({"status": "updated"}),
-        1,
-    )
-    .await;
+    serve_update(&server).await;
     let broken = json!({"code": 500, "error": "Failed to reload segments"});
     serve(&server, "POST", "/segments/events/reload", 500, broken, 1).await;
     let before = table(true, &[]).desired_hash();

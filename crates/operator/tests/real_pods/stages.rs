@@ -11,16 +11,19 @@ use kube::api::{DeleteParams, ListParams};
 use pinot_client::TableType;
 use serde_json::{Value, json};
 use testenv::kubernetes::{pinot_image, pinot_next_image, zookeeper_image};
-use testenv::pinot::Release;
+use testenv::pinot::{Release, upload_json_rows};
 
 use crate::install;
-use crate::load::{Load, Query, Tally};
 use crate::restarts::{Restarts, Started, all_before, pool_order, restarted_twice, waves};
 use crate::rig::{ADMIN_PASSWORD, READER_PASSWORD, Rig, basic, pod_name, ready};
+use testenv::load::{Load, Query, Tally};
 
 const DEPLOY_LIMIT: Duration = Duration::from_secs(900);
 const ROLLOUT_LIMIT: Duration = Duration::from_secs(900);
 const TABLE: &str = "events";
+/// A table whose two replicas both live in server pool `a`: a `PoolByPool` rollout
+/// must restart that pool one pod at a time.
+const SOLO: &str = "solo";
 /// Rows per uploaded segment, and segments uploaded.
 const ROWS_PER_SEGMENT: u64 = 100;
 const SEGMENTS: u64 = 3;
@@ -68,7 +71,8 @@ fn cluster_spec() -> Value {
         "kubernetes": {"nodeSelector": {"type": "real"},
                        "resources": {"requests": {"cpu": "50m", "memory": "256Mi"},
                                      "limits": {"memory": "1Gi"}}},
-        "pinot": {"jvmOptions": "-Xms64m -Xmx384m -XX:ActiveProcessorCount=2"},
+        // C1 only: JVM start-up dominates a rollout on 2 cores; peak speed does not matter.
+        "pinot": {"jvmOptions": "-Xms64m -Xmx384m -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1"},
         "auth": {"adminUser": "admin", "users": [
             {"name": "admin", "passwordSecretRef": {"name": "pinot-users", "key": "admin"}},
             {"name": "reader", "passwordSecretRef": {"name": "pinot-users", "key": "reader"},
@@ -184,32 +188,43 @@ async fn instances_carry_their_pools(rig: &Rig, pinot: &pinot_client::PinotClien
     broker.is_some_and(|b| b.tags.contains(&"DefaultTenant_BROKER".to_owned()))
 }
 
-fn schema() -> Value {
-    json!({"clusterRef": {"name": "rt"}, "schema": {"schemaName": TABLE,
+fn schema(name: &str) -> Value {
+    json!({"clusterRef": {"name": "rt"}, "schema": {"schemaName": name,
         "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}],
         "metricFieldSpecs": [{"name": "amount", "dataType": "LONG"}],
         "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
                                 "granularity": "1:MILLISECONDS"}]}})
 }
 
-/// Replication 2, one replica group per Pinot pool: each server pool holds a whole
-/// replica of every segment.
-fn table() -> Value {
-    json!({"clusterRef": {"name": "rt"}, "schemaRef": {"name": TABLE}, "table": {
-        "tableName": TABLE, "tableType": "OFFLINE",
+/// Replication 2, placed by `assignment` (an `instanceAssignmentConfigMap` entry).
+fn table(name: &str, assignment: Value) -> Value {
+    json!({"clusterRef": {"name": "rt"}, "schemaRef": {"name": name}, "table": {
+        "tableName": name, "tableType": "OFFLINE",
         "segmentsConfig": {"replication": "2", "timeColumnName": "ts"},
         "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
         "tableIndexConfig": {"loadMode": "MMAP"},
         "routing": {"instanceSelectorType": "replicaGroup"},
-        "instanceAssignmentConfigMap": {"OFFLINE": {
-            "tagPoolConfig": {"tag": "DefaultTenant_OFFLINE", "poolBased": true, "numPools": 2},
-            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
+        "instanceAssignmentConfigMap": {"OFFLINE": assignment},
         "metadata": {}}})
 }
 
-fn resource(kind: &str, spec: Value) -> Value {
+/// One replica group per Pinot pool: each server pool holds a whole replica of every
+/// segment, so a `PoolByPool` rollout restarts whole pools.
+fn across_pools() -> Value {
+    json!({"tagPoolConfig": {"tag": "DefaultTenant_OFFLINE", "poolBased": true, "numPools": 2},
+           "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}})
+}
+
+/// Both replica groups in Pinot pool 0 (server pool `a`), one instance each.
+fn inside_pool_a() -> Value {
+    json!({"tagPoolConfig": {"tag": "DefaultTenant_OFFLINE", "poolBased": true, "pools": [0]},
+           "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2,
+                                           "numInstancesPerReplicaGroup": 1}})
+}
+
+fn resource(kind: &str, name: &str, spec: Value) -> Value {
     json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind,
-           "metadata": {"name": TABLE}, "spec": spec})
+           "metadata": {"name": name}, "spec": spec})
 }
 
 /// Whether the content object's status says `Synced=True`.
@@ -218,115 +233,119 @@ fn synced(status: Option<&api::ContentStatus>) -> bool {
 }
 
 pub async fn content_and_data(rig: &Rig) -> Data {
-    rig.apply(resource("PinotSchema", schema())).await;
-    rig.apply(resource("PinotTable", table())).await;
-    rig.wait_for(
-        "the schema and table to sync",
-        Duration::from_secs(120),
-        || async {
-            {
-                let schema = rig.api::<PinotSchema>().get(TABLE).await.unwrap();
-                let table = rig.api::<PinotTable>().get(TABLE).await.unwrap();
-                (synced(schema.status.as_ref()) && synced(table.status.as_ref())).then_some(())
-            }
-        },
-    )
-    .await;
-    let pinot = rig.pinot().await;
+    sync_table(rig, TABLE, across_pools()).await;
     let controller = rig
         .service_url(&format!("{}-controller", rig.cluster), 9000)
         .await;
     for segment in 0..SEGMENTS {
-        upload_rows(&controller, segment).await;
+        upload_rows(&controller, TABLE, segment).await;
     }
-    let placement = rig
-        .wait_for(
-            "every segment ONLINE on two servers",
-            Duration::from_secs(180),
-            || async {
-                let view = pinot
-                    .external_view(TABLE, TableType::Offline)
-                    .await
-                    .unwrap();
-                let online = |r: &BTreeMap<String, String>| {
-                    r.len() == 2 && r.values().all(|s| s == "ONLINE")
-                };
-                (view.len() as u64 == SEGMENTS && view.values().all(online)).then_some(view)
-            },
-        )
-        .await;
-    for (segment, replicas) in &placement {
-        let pools: BTreeSet<&str> = replicas
-            .keys()
-            .map(|id| if id.contains("-server-a-") { "a" } else { "b" })
-            .collect();
+    for replicas in placement(rig, TABLE, SEGMENTS).await.values() {
+        let pools: BTreeSet<&str> = replicas.keys().map(|id| server_pool(id)).collect();
         assert_eq!(
             pools.len(),
             2,
-            "segment {segment}: one replica per server pool: {replicas:?}"
+            "{TABLE}: one replica per server pool: {replicas:?}"
         );
     }
-    let query = Query {
-        broker: rig.broker_url().await,
-        sql: format!("SELECT COUNT(*) FROM {TABLE}"),
-        expected_count: ROWS_PER_SEGMENT * SEGMENTS,
-        authorization: Some(basic("reader", READER_PASSWORD)),
+    let data = Data {
+        query: count_query(rig, TABLE, SEGMENTS).await,
     };
+    wait_counted(rig, &data.query).await;
+    anonymous_is_refused(rig, &data.query).await;
+    data
+}
+
+/// Applies schema and table `name` (placed by `assignment`) and waits until both sync.
+async fn sync_table(rig: &Rig, name: &str, assignment: Value) {
+    rig.apply(resource("PinotSchema", name, schema(name))).await;
+    rig.apply(resource("PinotTable", name, table(name, assignment)))
+        .await;
     rig.wait_for(
-        "the reader to count every row",
-        Duration::from_secs(60),
-        || async { (count(&query).await == Some(query.expected_count)).then_some(()) },
+        "the schema and table to sync",
+        Duration::from_secs(120),
+        || async {
+            let schema = rig.api::<PinotSchema>().get(name).await.unwrap();
+            let table = rig.api::<PinotTable>().get(name).await.unwrap();
+            (synced(schema.status.as_ref()) && synced(table.status.as_ref())).then_some(())
+        },
     )
     .await;
-    anonymous_is_refused(rig, &query).await;
-    Data { query }
+}
+
+/// `SELECT COUNT(*)` of `table` as the reader, expecting `segments` full segments.
+async fn count_query(rig: &Rig, table: &str, segments: u64) -> Query {
+    Query {
+        broker: rig.broker_url().await,
+        sql: format!("SELECT COUNT(*) FROM {table}"),
+        expected_count: ROWS_PER_SEGMENT * segments,
+        authorization: Some(basic("reader", READER_PASSWORD)),
+    }
+}
+
+async fn wait_counted(rig: &Rig, query: &Query) {
+    rig.wait_for(
+        "every row to be counted",
+        Duration::from_secs(60),
+        || async { (count(query).await == Some(query.expected_count)).then_some(()) },
+    )
+    .await;
+}
+
+/// The server pool (`a`, `b`) of a server instance id.
+fn server_pool(id: &str) -> &'static str {
+    if id.contains("-server-a-") { "a" } else { "b" }
+}
+
+/// Where `table`'s `segments` segments are, once every one is ONLINE on two servers.
+async fn placement(
+    rig: &Rig,
+    table: &str,
+    segments: u64,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let pinot = rig.pinot().await;
+    rig.wait_for(
+        "every segment ONLINE on two servers",
+        Duration::from_secs(180),
+        || async {
+            let view = pinot
+                .external_view(table, TableType::Offline)
+                .await
+                .unwrap();
+            let online =
+                |r: &BTreeMap<String, String>| r.len() == 2 && r.values().all(|s| s == "ONLINE");
+            (view.len() as u64 == segments && view.values().all(online)).then_some(view)
+        },
+    )
+    .await
 }
 
 /// Builds a segment of `ROWS_PER_SEGMENT` rows in the controller (`POST /ingestFromFile`
 /// through its Service, as admin); the controller uploads it to its deep store and the
-/// servers of both replica groups download it.
-async fn upload_rows(controller: &str, segment: u64) {
+/// servers of the table's replica groups download it.
+async fn upload_rows(controller: &str, table: &str, segment: u64) {
     let rows: String = (0..ROWS_PER_SEGMENT)
         .map(|i| {
             let ts = 1_700_000_000_000 + segment * 86_400_000 + i;
             format!("{{\"user_id\":\"u{segment}-{i}\",\"amount\":{i},\"ts\":{ts}}}\n")
         })
         .collect();
-    let boundary = "real-pods-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
-    );
-    let response = reqwest::Client::new()
-        .post(format!("{controller}/ingestFromFile"))
-        .query(&[
-            ("tableNameWithType", format!("{TABLE}_OFFLINE")),
-            ("batchConfigMapStr", r#"{"inputFormat":"json"}"#.to_owned()),
-        ])
-        .header("Authorization", basic("admin", ADMIN_PASSWORD))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("POST /ingestFromFile");
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    assert!(status.is_success(), "ingestFromFile: {status}: {text}");
+    let admin = reqwest::Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::AUTHORIZATION,
+            basic("admin", ADMIN_PASSWORD).parse().unwrap(),
+        )]))
+        .build()
+        .unwrap();
+    let table = format!("{table}_OFFLINE");
+    if let Err(e) = upload_json_rows(&admin, controller, &table, &rows).await {
+        panic!("{e:#}");
+    }
 }
 
 /// The row count a query answers, `None` on any failure.
 async fn count(query: &Query) -> Option<u64> {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/query/sql", query.broker))
-        .json(&json!({"sql": query.sql}));
-    if let Some(authorization) = &query.authorization {
-        request = request.header("Authorization", authorization);
-    }
-    let answer: Value = request.send().await.ok()?.json().await.ok()?;
-    answer.pointer("/resultTable/rows/0/0")?.as_u64()
+    testenv::load::count(&reqwest::Client::new(), query).await
 }
 
 /// An anonymous query is refused: 0.11's broker answers 200 with error 180 and no
@@ -362,10 +381,13 @@ struct Rollout {
     patch: Value,
     /// Pools restarted, in order; each restarts all its pods exactly once.
     pools: &'static [&'static str],
+    /// Pools whose pods must restart one at a time (a wave each).
+    one_at_a_time: &'static [&'static str],
     kill_leader: bool,
 }
 
-pub async fn rollouts_under_load(rig: &Rig, data: &Data, report: &mut Report) {
+/// Watches the cluster's pods (every one known before it returns).
+pub async fn watch_restarts(rig: &Rig) -> Restarts {
     let restarts = Restarts::watch(rig.client.clone(), &rig.ns, &rig.cluster);
     rig.wait_for(
         "the pod watch to start",
@@ -373,6 +395,10 @@ pub async fn rollouts_under_load(rig: &Rig, data: &Data, report: &mut Report) {
         || async { (restarts.known().await >= 9).then_some(()) },
     )
     .await;
+    restarts
+}
+
+pub async fn rollouts_under_load(rig: &Rig, data: &Data, restarts: &Restarts, report: &mut Report) {
     let every_role = &[
         "controller/main",
         "broker/default",
@@ -385,29 +411,62 @@ pub async fn rollouts_under_load(rig: &Rig, data: &Data, report: &mut Report) {
             name: "server config change, PoolByPool",
             patch: json!({"server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "20000"}}}}),
             pools: &["server/a", "server/b"],
+            one_at_a_time: &[],
             kill_leader: false,
         },
         Rollout {
             name: "image change, PoolByPool, leading operator pod deleted midway",
             patch: json!({"image": pinot_next_image()}),
             pools: every_role,
+            one_at_a_time: &["broker/default"],
             kill_leader: true,
         },
         Rollout {
             name: "image change, OneByOne",
             patch: json!({"image": pinot_image(), "rollout": {"serverStrategy": "OneByOne"}}),
             pools: every_role,
+            one_at_a_time: &["broker/default", "server/a", "server/b"],
             kill_leader: false,
         },
     ];
     for case in cases {
-        roll(rig, data, &restarts, &case, report).await;
+        roll(rig, &data.query, restarts, &case, report).await;
     }
 }
 
-async fn roll(rig: &Rig, data: &Data, restarts: &Restarts, case: &Rollout, report: &mut Report) {
+/// A table whose replicas all live in server pool `a`: a `PoolByPool` rollout must fall
+/// back to one pod at a time there (Pinot's external view says so), and pool `b`, which
+/// holds none of it, still restarts whole.
+pub async fn sole_replicas(rig: &Rig, restarts: &Restarts, report: &mut Report) {
+    sync_table(rig, SOLO, inside_pool_a()).await;
+    let controller = rig
+        .service_url(&format!("{}-controller", rig.cluster), 9000)
+        .await;
+    upload_rows(&controller, SOLO, 0).await;
+    for replicas in placement(rig, SOLO, 1).await.values() {
+        let pools: BTreeSet<&str> = replicas.keys().map(|id| server_pool(id)).collect();
+        assert_eq!(
+            pools,
+            BTreeSet::from(["a"]),
+            "{SOLO}: both replicas in pool a: {replicas:?}"
+        );
+    }
+    let solo = count_query(rig, SOLO, 1).await;
+    wait_counted(rig, &solo).await;
+    let case = Rollout {
+        name: "server config change, PoolByPool, pool a holding a table's only replicas",
+        patch: json!({"rollout": {"serverStrategy": "PoolByPool"},
+            "server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "25000"}}}}),
+        pools: &["server/a", "server/b"],
+        one_at_a_time: &["server/a"],
+        kill_leader: false,
+    };
+    roll(rig, &solo, restarts, &case, report).await;
+}
+
+async fn roll(rig: &Rig, query: &Query, restarts: &Restarts, case: &Rollout, report: &mut Report) {
     let calls = install::PinotCalls::start(rig.k8s);
-    let load = Load::start(data.query.clone());
+    let load = Load::start(query.clone());
     let started = Instant::now();
     rig.patch_cluster(case.patch.clone()).await;
     if case.kill_leader {
@@ -438,12 +497,7 @@ async fn roll(rig: &Rig, data: &Data, restarts: &Restarts, case: &Rollout, repor
         examples(&tally)
     ));
     check_rollout(rig, case, &seen, consulted).await;
-    rig.wait_for(
-        "every row still counted",
-        Duration::from_secs(60),
-        || async { (count(&data.query).await == Some(data.query.expected_count)).then_some(()) },
-    )
-    .await;
+    wait_counted(rig, query).await;
 }
 
 fn examples(tally: &Tally) -> String {
@@ -478,6 +532,20 @@ async fn check_rollout(rig: &Rig, case: &Rollout, seen: &[Started], consulted: u
         let want = pods.iter().filter(|p| in_pool(p, pool)).count();
         let got = seen.iter().filter(|r| r.pool == *pool).count();
         assert_eq!(got, want, "{name}: every pod of {pool} restarted once");
+    }
+    for pool in case.one_at_a_time {
+        let pods: Vec<Started> = seen.iter().filter(|r| r.pool == *pool).cloned().collect();
+        assert_eq!(
+            waves(&pods),
+            pods.len(),
+            "{name}: {pool} restarted one pod at a time"
+        );
+    }
+    for pool in case.pools.iter().filter(|p| p.starts_with("server/")) {
+        if !case.one_at_a_time.contains(pool) {
+            let pods: Vec<Started> = seen.iter().filter(|r| r.pool == *pool).cloned().collect();
+            assert_eq!(waves(&pods), 1, "{name}: {pool} restarted whole");
+        }
     }
     assert!(
         consulted > 0,

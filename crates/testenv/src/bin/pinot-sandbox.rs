@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use testenv::kubernetes::{Kubernetes, KubernetesOptions, pinot_image, zookeeper_image};
-use testenv::pinot::Pinot;
+use testenv::pinot::{Pinot, upload_json_rows};
 use testenv::process::ManagedProcess;
 
 const NAMESPACE: &str = "sandbox";
@@ -86,10 +86,19 @@ fn wait_for(kube: &Kubernetes, kind: &str, condition: &str, timeout: &str) -> an
     Ok(())
 }
 
-/// `examples/deployed/quickstart.yaml` made to run here: on the real node, with the
-/// images built here (nothing can be pulled). Returned as a JSON list for kubectl.
-fn quickstart(kube: &Kubernetes) -> anyhow::Result<String> {
-    let file = repo_root().join("examples/deployed/quickstart.yaml");
+/// Where a deployed example runs in the sandbox.
+#[derive(Clone, Copy, PartialEq)]
+enum Nodes {
+    /// The real node, with the images built here (nothing can be pulled).
+    Real,
+    /// KWOK nodes: pods are placed but run nothing.
+    Simulated,
+}
+
+/// `examples/deployed/<file>` pinned to `nodes` (every pod, ZooKeeper's too), as a
+/// JSON list for kubectl.
+fn pinned_example(kube: &Kubernetes, file: &str, nodes: Nodes) -> anyhow::Result<String> {
+    let file = repo_root().join("examples/deployed").join(file);
     let list = kubectl(
         kube,
         &[
@@ -101,19 +110,31 @@ fn quickstart(kube: &Kubernetes) -> anyhow::Result<String> {
             file.to_str().unwrap(),
         ],
     )?;
-    let mut list: Value = serde_json::from_str(&list)?;
-    let real = json!({"type": "real"});
-    for item in list["items"].as_array_mut().into_iter().flatten() {
-        if item["kind"] == "PinotCluster" {
-            let spec = &mut item["spec"];
+    // kubectl prints one JSON document per object.
+    let mut items = serde_json::Deserializer::from_str(&list)
+        .into_iter::<Value>()
+        .collect::<Result<Vec<_>, _>>()?;
+    let node_type = match nodes {
+        Nodes::Real => "real",
+        Nodes::Simulated => "kwok",
+    };
+    for item in &mut items {
+        // kubectl fills in its default namespace; the sandbox's is given on apply.
+        if let Some(meta) = item["metadata"].as_object_mut() {
+            meta.remove("namespace");
+        }
+        if item["kind"] != "PinotCluster" {
+            continue;
+        }
+        let spec = &mut item["spec"];
+        spec["kubernetes"]["nodeSelector"]["type"] = json!(node_type);
+        spec["zookeeper"]["managed"]["kubernetes"]["nodeSelector"]["type"] = json!(node_type);
+        if nodes == Nodes::Real {
             spec["image"] = json!(pinot_image());
-            spec["kubernetes"]["nodeSelector"] = real.clone();
-            let zookeeper = &mut spec["zookeeper"]["managed"];
-            zookeeper["image"] = json!(zookeeper_image());
-            zookeeper["kubernetes"]["nodeSelector"] = real.clone();
+            spec["zookeeper"]["managed"]["image"] = json!(zookeeper_image());
         }
     }
-    Ok(list.to_string())
+    Ok(json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string())
 }
 
 /// `kubectl apply --server-side -f -` of `manifest`.
@@ -170,7 +191,8 @@ fn load_and_query(kube: &Kubernetes) -> anyhow::Result<String> {
             )
         })
         .collect();
-        upload(&controller, "trips_OFFLINE", &rows).await?;
+        let http = reqwest::Client::new();
+        upload_json_rows(&http, &controller, "trips_OFFLINE", &rows).await?;
         let sql = "SELECT city, COUNT(*) FROM trips GROUP BY city ORDER BY COUNT(*) DESC";
         let client = reqwest::Client::new();
         for _ in 0..120 {
@@ -189,36 +211,6 @@ fn load_and_query(kube: &Kubernetes) -> anyhow::Result<String> {
         }
         bail!("the quickstart broker did not answer {sql:?}")
     })
-}
-
-/// `POST /ingestFromFile`: the controller builds a segment of JSON `rows` and pushes it.
-async fn upload(controller: &str, table: &str, rows: &str) -> anyhow::Result<()> {
-    let boundary = "sandbox-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.json\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n{rows}\r\n--{boundary}--\r\n"
-    );
-    let response = reqwest::Client::new()
-        .post(format!("{controller}/ingestFromFile"))
-        .query(&[
-            ("tableNameWithType", table),
-            ("batchConfigMapStr", r#"{"inputFormat":"json"}"#),
-        ])
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await?;
-    let status = response.status();
-    if !status.is_success() {
-        bail!(
-            "ingestFromFile: {status}: {}",
-            response.text().await.unwrap_or_default()
-        );
-    }
-    Ok(())
 }
 
 fn start_operator(
@@ -309,21 +301,14 @@ fn main() -> anyhow::Result<()> {
     step(
         "applying examples/deployed/analytics-cluster.yaml (a heterogeneous cluster placed on KWOK nodes)",
     );
-    let analytics = repo_root().join("examples/deployed/analytics-cluster.yaml");
-    kubectl(
-        &kube,
-        &[
-            "apply",
-            "--server-side",
-            "-n",
-            NAMESPACE,
-            "-f",
-            analytics.to_str().unwrap(),
-        ],
-    )?;
+    let analytics = pinned_example(&kube, "analytics-cluster.yaml", Nodes::Simulated)?;
+    apply_json(&kube, &analytics)?;
     if real_node {
         step("applying examples/deployed/quickstart.yaml on the real node (real Pinot pods)");
-        apply_json(&kube, &quickstart(&kube)?)?;
+        apply_json(
+            &kube,
+            &pinned_example(&kube, "quickstart.yaml", Nodes::Real)?,
+        )?;
     }
 
     step("waiting until everything reports Ready (the real cluster takes a few minutes)");

@@ -281,6 +281,32 @@ fn cases() -> Vec<Case> {
             )
         },
         Case {
+            verdicts: vec![(
+                id(Server, "hot"),
+                Verdict::NotYet("events_OFFLINE segment s0 on hot-1 is OFFLINE".into()),
+            )],
+            ..case(
+                "servers PoolByPool, one pod of a one-at-a-time wave back but not ready: wait",
+                with(SETTLED, 3, "H/r2 r1+ r2- r1+"),
+                wait(Server, "hot", Waiting::PodsNotReady { ready: 2, want: 3 }),
+            )
+        },
+        Case {
+            verdicts: vec![(
+                id(Server, "hot"),
+                Verdict::NotYet("events_OFFLINE segment s0 on hot-1 is OFFLINE".into()),
+            )],
+            ..case(
+                "servers PoolByPool while Pinot says the pool is not all there: no whole-pool wave",
+                with(SETTLED, 3, "H/r2 r1+ r1+ r1+"),
+                wait(
+                    Server,
+                    "hot",
+                    Waiting::Pinot("events_OFFLINE segment s0 on hot-1 is OFFLINE".into()),
+                ),
+            )
+        },
+        Case {
             policy: one_by_one,
             ..case(
                 "servers OneByOne: one pod at a time",

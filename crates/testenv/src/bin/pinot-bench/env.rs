@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use testenv::kubernetes::Kubernetes;
+use testenv::kubernetes::{Kubernetes, KubernetesOptions};
 use testenv::pinot::Pinot;
 use testenv::process::{ManagedProcess, free_port};
 
@@ -25,15 +25,16 @@ pub struct Env {
 }
 
 impl Env {
-    /// Starts Kubernetes, installs the CRDs and runs the release-built operator with
-    /// `--resync-seconds` from the options. Pinot is started by the benchmarks that
-    /// need one ([`Env::fresh_pinot`]).
+    /// Starts Kubernetes (with a real node when a benchmark runs real pods), installs
+    /// the CRDs and runs the release-built operator with `--resync-seconds` from the
+    /// options. Pinot is started by the benchmarks that need one ([`Env::fresh_pinot`]).
     pub fn start(options: &Options) -> anyhow::Result<Env> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let kube = Kubernetes::start()?;
+        let real_node = options.runs(crate::Bench::RealRollout);
+        let kube = Kubernetes::start_with(KubernetesOptions { real_node })?;
         eprintln!("kubernetes ready in {:.1?}", kube.startup_time());
         let crds = testenv::versions::repo_root().join("deploy/crds");
         let applied = kube
@@ -65,6 +66,10 @@ impl Env {
             .arg(options.resync.as_secs().to_string())
             .args(["--log-level", "warn"])
             .env("KUBECONFIG", kube.kubeconfig_path());
+        // Deployed clusters' Services resolve through the real node's CoreDNS.
+        if real_node {
+            command = kube.with_cluster_dns(command);
+        }
         let operator = ManagedProcess::spawn("pinot-operator", command, logs.path())?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

@@ -6,7 +6,7 @@
 //! ```text
 //! pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
 //!             [--resync-seconds 60] [--ready-delay 5s]
-//!             [--only convergence|steady|latency|rollout]
+//!             [--only convergence|steady|latency|rollout|real-rollout]
 //! ```
 //!
 //! Run it through `scripts/bench.sh` (which builds the release binaries first and
@@ -15,6 +15,7 @@
 mod convergence;
 mod env;
 mod latency;
+mod real_rollout;
 mod report;
 mod rollout;
 mod steady;
@@ -27,7 +28,7 @@ use env::Env;
 
 const USAGE: &str = "usage: pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200] \
                      [--resync-seconds 60] [--ready-delay 5s] \
-                     [--only convergence|steady|latency|rollout]";
+                     [--only convergence|steady|latency|rollout|real-rollout]";
 
 /// What to run, and how big; the defaults are the figures of the issue.
 #[derive(Debug, Clone)]
@@ -49,6 +50,7 @@ pub enum Bench {
     Steady,
     Latency,
     Rollout,
+    RealRollout,
 }
 
 impl Options {
@@ -90,6 +92,7 @@ impl Options {
                         "steady" => Bench::Steady,
                         "latency" => Bench::Latency,
                         "rollout" => Bench::Rollout,
+                        "real-rollout" => Bench::RealRollout,
                         other => bail!("unknown benchmark {other}\n{USAGE}"),
                     })
                 }
@@ -134,6 +137,9 @@ fn main() -> anyhow::Result<()> {
     }
     if options.runs(Bench::Rollout) {
         rollout::run(&env, &options)?;
+    }
+    if options.runs(Bench::RealRollout) {
+        real_rollout::run(&env)?;
     }
     report::print_footer();
     Ok(())

@@ -43,9 +43,57 @@ fn spec(strategy: &str, ready_delay: &str) -> Value {
     })
 }
 
+/// Restart waves: seconds after the change, and the pods restarted per pool then.
+pub type Waves = Vec<(f64, Vec<(String, f64)>)>;
+
+/// Merges `spec` into PinotCluster `name` and samples the operator's `pod_restarts`
+/// every 100 ms until the cluster settles on the new generation; returns how long that
+/// took and the waves (samples in which restarts grew).
+pub fn roll(
+    env: &Env,
+    clusters: &Api<DynamicObject>,
+    name: &str,
+    spec: Value,
+) -> anyhow::Result<(Duration, Waves)> {
+    let before = env.metrics()?;
+    let generation = env
+        .runtime
+        .block_on(clusters.get(name))?
+        .metadata
+        .generation;
+    let mut previous = BTreeMap::new();
+    let mut waves = Vec::new();
+    let changed = Instant::now();
+    let patch = json!({ "spec": spec });
+    env.runtime
+        .block_on(clusters.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))?;
+    loop {
+        let restarts = env.metrics()?.since(&before).restarts;
+        let grew: Vec<(String, f64)> = restarts
+            .iter()
+            .filter_map(|(pool, n)| {
+                let was = previous.get(pool).copied().unwrap_or(0.0);
+                (*n > was).then(|| (pool.clone(), n - was))
+            })
+            .collect();
+        if !grew.is_empty() {
+            waves.push((changed.elapsed().as_secs_f64(), grew));
+        }
+        previous = restarts;
+        let cluster = env.runtime.block_on(clusters.get(name))?;
+        if settled(&cluster) && cluster.metadata.generation > generation {
+            return Ok((changed.elapsed(), waves));
+        }
+        if changed.elapsed() > SETTLE_TIMEOUT {
+            bail!("the rollout of {name} never settled");
+        }
+        std::thread::sleep(SAMPLE);
+    }
+}
+
 /// True when the status describes the current generation, says the rollout is
 /// complete, and every pool is updated and ready.
-fn settled(cluster: &DynamicObject) -> bool {
+pub fn settled(cluster: &DynamicObject) -> bool {
     let status = &cluster.data["status"];
     let current = status["observedGeneration"].as_i64() == cluster.metadata.generation;
     let complete = status["conditions"].as_array().is_some_and(|conditions| {
@@ -67,71 +115,50 @@ struct Outcome {
     deploy: Duration,
     total: Duration,
     /// (seconds since the image change, pool, pods restarted) per sample that grew.
-    waves: Vec<(f64, Vec<(String, f64)>)>,
+    waves: Waves,
+}
+
+/// The PinotClusters of `namespace`, for a client on the environment's runtime.
+pub fn clusters(env: &Env, namespace: &str) -> anyhow::Result<Api<DynamicObject>> {
+    let gvk = GroupVersionKind::gvk("pinot.operator.dev", "v1alpha1", "PinotCluster");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "pinotclusters");
+    Ok(Api::namespaced_with(env.client()?, namespace, &resource))
+}
+
+/// Creates PinotCluster `name` with `spec` and waits until it settles; returns how long
+/// that took.
+pub fn deploy(
+    env: &Env,
+    clusters: &Api<DynamicObject>,
+    namespace: &str,
+    name: &str,
+    spec: Value,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    env.apply(
+        namespace,
+        &json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
+                "metadata": {"name": name}, "spec": spec})
+        .to_string(),
+    )?;
+    env.runtime.block_on(async {
+        while !settled(&clusters.get(name).await?) {
+            if started.elapsed() > SETTLE_TIMEOUT {
+                bail!("{name} in {namespace} never settled");
+            }
+            tokio::time::sleep(SAMPLE).await;
+        }
+        Ok(started.elapsed())
+    })
 }
 
 fn one(env: &Env, strategy: &'static str, ready_delay: &str) -> anyhow::Result<Outcome> {
     let namespace = format!("rollout-{}", strategy.to_lowercase());
     env.create_namespace(&namespace)?;
-    let client = env.client()?;
-    let gvk = GroupVersionKind::gvk("pinot.operator.dev", "v1alpha1", "PinotCluster");
-    let resource = ApiResource::from_gvk_with_plural(&gvk, "pinotclusters");
-    let clusters: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
-    let wait_settled = |since: Instant| -> anyhow::Result<Duration> {
-        env.runtime.block_on(async {
-            loop {
-                if settled(&clusters.get("bench").await?) {
-                    return Ok(since.elapsed());
-                }
-                if since.elapsed() > SETTLE_TIMEOUT {
-                    bail!("cluster in {namespace} never settled");
-                }
-                tokio::time::sleep(SAMPLE).await;
-            }
-        })
-    };
-
-    let started = Instant::now();
-    env.apply(
-        &namespace,
-        &json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
-                "metadata": {"name": "bench"}, "spec": spec(strategy, ready_delay)})
-        .to_string(),
-    )?;
-    let deploy = wait_settled(started)?;
-
-    let before = env.metrics()?;
-    let mut previous = BTreeMap::new();
-    let mut waves = Vec::new();
-    let patch = json!({"spec": {"image": NEW_IMAGE}});
-    let changed = Instant::now();
-    env.runtime.block_on(clusters.patch(
-        "bench",
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    ))?;
-    let total = loop {
-        let restarts = env.metrics()?.since(&before).restarts;
-        let grew: Vec<(String, f64)> = restarts
-            .iter()
-            .filter_map(|(pool, n)| {
-                let was = previous.get(pool).copied().unwrap_or(0.0);
-                (*n > was).then(|| (pool.clone(), n - was))
-            })
-            .collect();
-        if !grew.is_empty() {
-            waves.push((changed.elapsed().as_secs_f64(), grew));
-        }
-        previous = restarts;
-        let cluster = env.runtime.block_on(clusters.get("bench"))?;
-        if settled(&cluster) && cluster.metadata.generation == Some(2) {
-            break changed.elapsed();
-        }
-        if changed.elapsed() > SETTLE_TIMEOUT {
-            bail!("rollout in {namespace} never settled");
-        }
-        std::thread::sleep(SAMPLE);
-    };
+    let clusters = clusters(env, &namespace)?;
+    let spec = spec(strategy, ready_delay);
+    let deploy = deploy(env, &clusters, &namespace, "bench", spec)?;
+    let (total, waves) = roll(env, &clusters, "bench", json!({"image": NEW_IMAGE}))?;
     Ok(Outcome {
         strategy,
         deploy,

@@ -13,6 +13,12 @@ pub fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("run {program}"))?;
+    succeeded(program, args, &output)?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Fails with the command and its stderr unless it exited 0.
+fn succeeded(program: &str, args: &[&str], output: &std::process::Output) -> anyhow::Result<()> {
     if !output.status.success() {
         bail!(
             "{program} {} failed ({}): {}",
@@ -21,7 +27,7 @@ pub fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(())
 }
 
 /// Like [`run`], but a failure is only logged: cleanup goes on with the next step.
@@ -42,16 +48,7 @@ pub fn run_with_input(program: &str, args: &[&str], input: &[u8]) -> anyhow::Res
         .spawn()
         .with_context(|| format!("run {program}"))?;
     child.stdin.take().expect("piped stdin").write_all(input)?;
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        bail!(
-            "{program} {} failed ({}): {}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
+    succeeded(program, args, &child.wait_with_output()?)
 }
 
 /// Writes a `/proc/sys` value, e.g. `write_sysctl("net/ipv4/ip_forward", "1")`.

@@ -1,4 +1,5 @@
-//! A client that sends a query to the broker Service every 100 ms (whether or not the
+//! A query load for rollout tests and benchmarks: a client that sends a query to a Pinot
+//! broker every 100 ms (whether or not the
 //! previous one has answered), as a dashboard would, and counts what it got: failed queries (no answer, an HTTP error), partial ones (Pinot
 //! lists exceptions, or fewer servers responded than were queried), and answers with
 //! the wrong row count.
@@ -126,6 +127,18 @@ fn chain(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The row count `query` answers, `None` on any failure.
+pub async fn count(client: &reqwest::Client, query: &Query) -> Option<u64> {
+    let mut request = client
+        .post(format!("{}/query/sql", query.broker))
+        .json(&json!({ "sql": query.sql }));
+    if let Some(authorization) = &query.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let answer: Value = request.send().await.ok()?.json().await.ok()?;
+    answer.pointer("/resultTable/rows/0/0")?.as_u64()
 }
 
 enum Verdict {
