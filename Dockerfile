@@ -1,5 +1,9 @@
-# Operator image from the release binary. Not built in CI (no container engine there):
+# Operator image from the release binary:
 #   docker build -t pinot-operator:dev .
+# CI has no container engine: `tools/build-images.sh --operator <release binary>` builds an
+# image of the same layout (/usr/local/bin/pinot-operator, user 65532, port 8080,
+# `pinot-operator run`) on a Debian base, which crates/operator/tests/real_pods.rs installs
+# with the Helm chart.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .

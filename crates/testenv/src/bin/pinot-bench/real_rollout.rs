@@ -44,7 +44,6 @@ fn content() -> String {
     let resource = |kind: &str, spec: Value| {
         json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind,
                "metadata": {"name": TABLE}, "spec": spec})
-        .to_string()
     };
     let schema = json!({"clusterRef": {"name": CLUSTER}, "schema": {"schemaName": TABLE,
         "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}],
@@ -54,16 +53,17 @@ fn content() -> String {
     let table = json!({"clusterRef": {"name": CLUSTER}, "schemaRef": {"name": TABLE}, "table": {
         "tableName": TABLE, "tableType": "OFFLINE",
         "segmentsConfig": {"replication": "2", "timeColumnName": "ts"},
+        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
         "tableIndexConfig": {"loadMode": "MMAP"}, "metadata": {},
         "routing": {"instanceSelectorType": "replicaGroup"},
         "instanceAssignmentConfigMap": {"OFFLINE": {
             "tagPoolConfig": {"tag": "DefaultTenant_OFFLINE", "poolBased": true, "numPools": 2},
             "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}}}});
-    format!(
-        "{}\n---\n{}",
+    let items = [
         resource("PinotSchema", schema),
-        resource("PinotTable", table)
-    )
+        resource("PinotTable", table),
+    ];
+    json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
 }
 
 /// `http://<ClusterIP>:<port>` of a Service of the benchmark's namespace.
