@@ -95,10 +95,8 @@ async fn every_kind_round_trips_through_the_apiserver() {
     .unwrap();
     tables.create(&PostParams::default(), &t).await.unwrap();
     let got = tables.get("events").await.unwrap();
-    assert_eq!(
-        got.spec.table.rest["segmentsConfig"]["timeColumnName"],
-        "ts"
-    );
+    let segments = got.spec.table.segments_config.expect("segmentsConfig kept");
+    assert_eq!(segments.rest["timeColumnName"], "ts");
     assert_eq!(got.spec.deletion_policy, api::DeletionPolicy::Retain);
 
     let tenants: Api<PinotTenant> = Api::namespaced(client.clone(), &ns);
