@@ -4,10 +4,35 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+/// A condition's status. `Unknown` says the operator could not find out (e.g. whether
+/// an object exists in a Pinot it could not reach), which `False` would misstate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    True,
+    False,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::True => "True",
+            Status::False => "False",
+            Status::Unknown => "Unknown",
+        }
+    }
+}
+
+impl From<bool> for Status {
+    fn from(value: bool) -> Self {
+        if value { Status::True } else { Status::False }
+    }
+}
+
 /// A condition as the operator wants it now.
 pub struct Desired<'a> {
     pub type_: &'a str,
-    pub status: bool,
+    pub status: Status,
     pub reason: &'a str,
     pub message: String,
 }
@@ -20,7 +45,7 @@ pub fn merge(
 ) -> Vec<Condition> {
     let mut out: Vec<Condition> = current.to_vec();
     for d in desired {
-        let status = if d.status { "True" } else { "False" };
+        let status = d.status.as_str();
         let previous = out.iter().position(|c| c.type_ == d.type_);
         let transition = match previous.map(|i| &out[i]) {
             Some(old) if old.status == status => old.last_transition_time.clone(),
@@ -66,7 +91,7 @@ mod tests {
     fn synced(status: bool, reason: &str) -> Desired<'static> {
         Desired {
             type_: "Synced",
-            status,
+            status: status.into(),
             reason: Box::leak(reason.to_owned().into_boxed_str()),
             message: String::new(),
         }

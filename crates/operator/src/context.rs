@@ -1,7 +1,7 @@
-//! What every reconcile shares: the Kubernetes client, the Event recorder, metrics
-//! and settings.
+//! What every reconcile shares: the Kubernetes client, the watched stores, the Pinot
+//! clients, the Event recorder, metrics and settings.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -9,8 +9,9 @@ use kube::Client;
 use kube::runtime::controller;
 use kube::runtime::events::{Event, Recorder, Reporter};
 
-use crate::content::clients::PinotClients;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, PinotCallMetrics};
+use crate::pinot::PinotClients;
+use crate::stores::{Stores, Writers, stores};
 
 /// Reconciles each controller runs at once unless told otherwise. Unbounded, a bulk
 /// apply of 1,000 objects held 1,000 Pinot requests, their buffers and connections at
@@ -26,8 +27,11 @@ pub struct Context {
     pub resync: Duration,
     /// Namespace to watch, or all namespaces when `None`.
     pub namespace: Option<String>,
-    /// Pinot clients of the content controllers, one per cluster.
-    pub pinot_clients: PinotClients,
+    /// Pinot clients of every controller, one per cluster and use.
+    pub pinot: PinotClients,
+    /// Watched objects, read from memory.
+    pub stores: Stores,
+    writers: Mutex<Writers>,
     /// Reconciles each controller runs at once.
     concurrency: u16,
 }
@@ -43,13 +47,16 @@ impl Context {
             controller: crate::FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         };
+        let (stores, writers) = stores();
         Context {
             client,
             reporter,
+            pinot: PinotClients::new(Arc::new(PinotCallMetrics(metrics.clone()))),
             metrics,
             resync,
             namespace,
-            pinot_clients: PinotClients::default(),
+            stores,
+            writers,
             concurrency: DEFAULT_CONCURRENCY,
         }
     }
@@ -70,6 +77,11 @@ impl Context {
             .build_hasher()
             .finish();
         jittered(self.resync, random as f64 / u64::MAX as f64)
+    }
+
+    /// The writing ends of the stores, for the controllers whose watches feed them.
+    pub fn writers(&self) -> MutexGuard<'_, Writers> {
+        self.writers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The settings every controller runs with.

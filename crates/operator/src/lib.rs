@@ -9,8 +9,12 @@ pub mod context;
 pub mod crd;
 pub mod http;
 pub mod metrics;
+pub mod pinot;
 pub mod rbac;
 pub mod run;
+pub mod secrets;
+pub mod status;
+pub mod stores;
 
 /// The one field manager every server-side apply of the operator uses.
 pub const FIELD_MANAGER: &str = "pinot-operator";

@@ -10,11 +10,10 @@ use api::auth::{AuthSpec, AuthUser, Permission, SecretKeyRef};
 use api::tls::TlsSpec;
 use api::{PinotSchema, PinotTable};
 use common::{Harness, auth_secret, resource};
-use pinot_operator::cluster::additions::SecretValues;
-use pinot_operator::cluster::auth;
 use pinot_operator::cluster::component::Component;
-use pinot_operator::cluster::config::properties_text;
-use pinot_operator::cluster::tls;
+use pinot_operator::cluster::desired::config::properties_text;
+use pinot_operator::cluster::desired::features::{auth, tls};
+use pinot_operator::secrets::SecretValues;
 use serde_json::{Value, json};
 use testenv::pinot::{Pinot, PinotOptions, Release, Role};
 

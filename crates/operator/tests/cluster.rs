@@ -1060,13 +1060,18 @@ async fn an_external_cluster_only_gets_status() {
 /// drain that moves a real segment off a server before it would be removed.
 #[tokio::test]
 async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segments_off() {
-    use pinot_operator::cluster::health::{PinotView, verdict};
-    use pinot_operator::cluster::pinot::{self, Drain};
-    use pinot_operator::cluster::rollout::Verdict;
+    use pinot_operator::cluster::act::pinot::{rebalance, untag};
+    use pinot_operator::cluster::observe::pinot::{PinotView, read_view};
+    use pinot_operator::cluster::plan::drain::{DrainProgress, progress};
+    use pinot_operator::cluster::plan::health::verdict;
+    use pinot_operator::cluster::plan::rollout::Verdict;
 
     let pinot_env = testenv::pinot::Pinot::shared();
-    let metrics = Arc::new(Metrics::default());
-    let client = pinot::client(&pinot_env.controller_url(), None, None, metrics.clone()).unwrap();
+    // As the cluster controller calls Pinot: one attempt of at most 5 s.
+    let mut config = pinot_client::ClientConfig::new(pinot_env.controller_url().parse().unwrap());
+    config.timeout = Duration::from_secs(5);
+    config.max_retries = 0;
+    let client = pinot_client::PinotClient::new(config).unwrap();
     let table = "cluster_drain";
     client.create_schema(&drain_schema(table)).await.unwrap();
     client.create_table(&drain_table(table)).await.unwrap();
@@ -1077,7 +1082,7 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
 
     // Healthy once the segment is ONLINE where the ideal state puts it.
     let (servers, host) = poll("the segment ONLINE", || async {
-        let PinotView::Reachable(snapshot) = pinot::read_view(&client).await else {
+        let PinotView::Reachable(snapshot) = read_view(&client).await else {
             return None;
         };
         let states = snapshot.tables.iter().find(|t| t.name == table)?;
@@ -1100,9 +1105,19 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
     // Drain the host: untagged, the segment rebalanced onto the other server.
     let leaving = vec![host.clone()];
     poll("the drain to finish", || async {
-        let view = pinot::read_view(&client).await;
-        let drained = pinot::drain(Some(&client), &view, &leaving).await.unwrap();
-        (drained == Drain::Done).then_some(())
+        let PinotView::Reachable(snapshot) = read_view(&client).await else {
+            return None;
+        };
+        untag(&client, &leaving).await.unwrap();
+        match progress(&snapshot, &leaving) {
+            DrainProgress::Done => Some(()),
+            DrainProgress::Moving {
+                rebalance: tables, ..
+            } => {
+                rebalance(&client, &tables).await.unwrap();
+                None
+            }
+        }
     })
     .await;
     eprintln!("drained {host}: its segment moved to {other}");
@@ -1115,7 +1130,7 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
             .tags
             .is_empty()
     );
-    let PinotView::Reachable(snapshot) = pinot::read_view(&client).await else {
+    let PinotView::Reachable(snapshot) = read_view(&client).await else {
         panic!("Pinot unreachable");
     };
     let states = snapshot.tables.iter().find(|t| t.name == table).unwrap();
@@ -1139,14 +1154,14 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
         .await
         .unwrap();
 
-    // Unreachable Pinot: reported, never guessed.
-    let dead = pinot::client("http://127.0.0.1:9", None, None, metrics).unwrap();
-    let view = pinot::read_view(&dead).await;
+    // Unreachable Pinot: reported, never guessed (the planner then blocks the
+    // scale-down: plan::tests::a_server_scale_down_without_pinot_is_blocked_...).
+    let dead = pinot_client::PinotClient::new(pinot_client::ClientConfig::new(
+        "http://127.0.0.1:9".parse().unwrap(),
+    ))
+    .unwrap();
+    let view = read_view(&dead).await;
     assert!(matches!(view, PinotView::Unreachable(_)), "{view:?}");
-    let error = pinot::drain(Some(&dead), &view, &leaving)
-        .await
-        .unwrap_err();
-    assert_eq!(error.reason(), "ScaleDownBlocked");
 }
 
 fn drain_schema(name: &str) -> Value {

@@ -28,6 +28,17 @@ pub enum ClusterError {
     Kubernetes(#[from] kube::Error),
 }
 
+impl From<crate::secrets::SecretError> for ClusterError {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        match e {
+            crate::secrets::SecretError::Unavailable(why) => {
+                ClusterError::CredentialsUnavailable(why)
+            }
+            crate::secrets::SecretError::Kubernetes(e) => ClusterError::Kubernetes(e),
+        }
+    }
+}
+
 impl ClusterError {
     /// The condition/Event reason: the variant name.
     pub fn reason(&self) -> &'static str {

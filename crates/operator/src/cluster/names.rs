@@ -8,6 +8,12 @@ use std::fmt;
 
 use super::component::Component;
 
+/// Where a pool's instance ids come from.
+pub struct Naming<'a> {
+    pub cluster: &'a str,
+    pub namespace: &'a str,
+}
+
 /// Label every object of a cluster carries (used to list them back).
 pub const CLUSTER_LABEL: &str = "pinot.operator.dev/cluster";
 pub const COMPONENT_LABEL: &str = "pinot.operator.dev/component";
@@ -16,9 +22,10 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// On a StatefulSet: hash of every object of its pool as last applied. The planner
 /// compares it with the desired hash to see whether the pool needs an apply.
 pub const APPLIED_HASH_ANNOTATION: &str = "pinot.operator.dev/applied-hash";
-/// On a pod template: hash of the rendered `.conf`, so a config change rolls the pool.
-/// Hash of the Secret values a pod reads (passwords, storage keys); never the values.
+/// On a pod template: hash of the Secret values a pod reads (passwords, storage
+/// keys); never the values.
 pub const SECRETS_HASH_ANNOTATION: &str = "pinot.operator.dev/secrets-hash";
+/// On a pod template: hash of the rendered `.conf`, so a config change rolls the pool.
 pub const CONFIG_HASH_ANNOTATION: &str = "pinot.operator.dev/config-hash";
 /// Set by the StatefulSet controller on every pod: the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";

@@ -3,6 +3,8 @@
 
 use pinot_client::Error as PinotError;
 
+use crate::pinot::AccessError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The document in the spec is invalid; nothing is sent to Pinot until it is fixed.
@@ -80,6 +82,16 @@ impl SyncError {
                 | SyncError::PinotRejected(_)
                 | SyncError::AccessDenied(_)
         )
+    }
+}
+
+impl From<AccessError> for SyncError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::CredentialsUnavailable(why) => SyncError::CredentialsUnavailable(why),
+            AccessError::InvalidUrl { .. } => SyncError::ClusterNotReady(e.to_string()),
+            AccessError::Kubernetes(e) => SyncError::Kubernetes(e),
+        }
     }
 }
 

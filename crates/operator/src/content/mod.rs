@@ -5,11 +5,9 @@
 //! `remove` used only when the spec's `deletionPolicy` is `Delete`. The shared
 //! [`reconciler`] wraps them with the finalizer, status conditions and Events.
 
-pub mod clients;
 pub mod compare;
 #[cfg(test)]
 mod compare_proptest;
-pub mod connection;
 pub mod error;
 pub mod follow_up;
 #[cfg(test)]
@@ -24,8 +22,9 @@ pub mod validate;
 use std::fmt::Debug;
 use std::future::Future;
 
-use api::{ContentStatus, DeletionPolicy, FollowUp};
+use api::{ContentStatus, DeletionPolicy, FollowUp, PinotSchema};
 use kube::core::NamespaceResourceScope;
+use kube::runtime::reflector::{Store, store::Writer};
 use kube::{Client, Resource};
 use pinot_client::PinotClient;
 use serde::Serialize;
@@ -36,7 +35,10 @@ use error::SyncError;
 /// What a sync talks to.
 pub struct SyncContext<'a> {
     pub pinot: &'a PinotClient,
+    /// For what is not in a store (a miss is confirmed with a GET).
     pub kube: &'a Client,
+    /// The watched `PinotSchema`s (tables check their schemaRef there).
+    pub schemas: &'a Store<PinotSchema>,
     pub namespace: &'a str,
     /// Hash of the document applied last time (from status), to notice fields the
     /// user removed, which a coverage comparison cannot see.
@@ -126,6 +128,11 @@ pub trait ContentResource:
     /// soon as that schema's `Synced` condition changes.
     fn schema_ref(&self) -> Option<&str> {
         None
+    }
+    /// The writer of the store this kind's watch feeds: the shared one for kinds
+    /// other controllers read (schemas), a private one otherwise.
+    fn store_writer(_ctx: &crate::context::Context) -> Writer<Self> {
+        Writer::default()
     }
     fn deletion_policy(&self) -> DeletionPolicy;
     fn content_status(&self) -> Option<&ContentStatus>;

@@ -80,9 +80,11 @@ async fn with_context<K: ContentResource, T>(
     run: impl AsyncFnOnce(&K, &SyncContext<'_>) -> T,
 ) -> T {
     let (pinot, kube) = (pinot(server), unused_kube());
+    let schemas = kube::runtime::reflector::store::Writer::default().as_reader();
     let cx = SyncContext {
         pinot: &pinot,
         kube: &kube,
+        schemas: &schemas,
         namespace: "ns",
         applied_hash: applied,
         pending_follow_ups: pending,

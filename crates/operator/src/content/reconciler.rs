@@ -13,7 +13,7 @@ use api::{DeletionPolicy, PinotSchema};
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
@@ -21,15 +21,14 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::utils::Predicate;
 use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
 use pinot_client::PinotClient;
-use serde_json::json;
 
-use super::connection::connect;
 use super::error::SyncError;
 use super::status;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 use crate::conditions;
 use crate::context::Context;
-use crate::metrics::PinotCallMetrics;
+use crate::pinot::{Profile, access};
+use crate::stores;
 
 /// Finalizer that keeps an object until its Pinot side is handled.
 pub const FINALIZER: &str = "pinot.operator.dev/cleanup";
@@ -41,6 +40,20 @@ const WAIT_RETRY: Duration = Duration::from_secs(10);
 pub enum ReconcileError {
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<SyncError>>),
+}
+
+impl ReconcileError {
+    /// The metric label of a failed reconcile: the sync's reason when the sync (or
+    /// the Pinot-side cleanup) failed, else what went wrong with the finalizer.
+    pub fn reason(&self) -> &'static str {
+        use kube::runtime::finalizer::Error;
+        let ReconcileError::Finalizer(error) = self;
+        match error.as_ref() {
+            Error::ApplyFailed(e) | Error::CleanupFailed(e) => e.reason(),
+            Error::AddFinalizer(_) | Error::RemoveFinalizer(_) => "FinalizerUpdateFailed",
+            Error::UnnamedObject | Error::InvalidFinalizer => "InvalidObject",
+        }
+    }
 }
 
 /// A schema turning Synced lets the objects waiting for it (tables) go on at once,
@@ -88,7 +101,8 @@ pub async fn run<K: ContentResource>(
     // Status writes must not trigger another reconcile (they would replace `Created` by
     // `InSync` at once and double the API traffic): only spec (generation) and
     // finalizer changes do, plus the periodic resync.
-    let (store, writer) = reflector::store();
+    let writer = K::store_writer(&ctx);
+    let store = writer.as_reader();
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
         .modify(crate::cache::slim)
@@ -147,7 +161,7 @@ async fn reconcile<K: ContentResource>(
             .map_err(kube::runtime::finalizer::Error::ApplyFailed)
     }
     .map_err(|e| ReconcileError::Finalizer(Box::new(e)));
-    let failure = result.as_ref().err().map(|_| "ReconcileError");
+    let failure = result.as_ref().err().map(ReconcileError::reason);
     ctx.metrics
         .reconciled(K::CONTROLLER, started.elapsed(), failure);
     result
@@ -172,22 +186,21 @@ fn error_policy<K: ContentResource>(
     Action::requeue(WAIT_RETRY)
 }
 
-/// The (cached) Pinot client of the object's cluster, counting its calls in metrics.
+/// The (cached) Pinot client of the object's cluster.
 async fn pinot_for<K: ContentResource>(
     obj: &K,
     namespace: &str,
     ctx: &Context,
 ) -> Result<PinotClient, SyncError> {
-    let observer = Arc::new(PinotCallMetrics(ctx.metrics.clone()));
-    let clients = &ctx.pinot_clients;
-    connect(
-        &ctx.client,
-        clients,
-        namespace,
-        obj.cluster_name(),
-        observer,
-    )
-    .await
+    let name = obj.cluster_name();
+    let clusters = &ctx.stores.clusters;
+    let cluster = stores::find(clusters, &ctx.client, namespace, name)
+        .await?
+        .ok_or_else(|| SyncError::ClusterNotFound(name.to_owned()))?;
+    let config = access::resolve(&ctx.client, &cluster).await?;
+    ctx.pinot
+        .get(&cluster, Profile::Content, config)
+        .map_err(|e| SyncError::ClusterNotReady(e.to_string()))
 }
 
 async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
@@ -197,6 +210,7 @@ async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced,
     let cx = SyncContext {
         pinot: &pinot,
         kube: &ctx.client,
+        schemas: &ctx.stores.schemas,
         namespace: &namespace,
         applied_hash: status.and_then(|s| s.applied_hash.as_deref()),
         pending_follow_ups: status.map_or(&[], |s| &s.pending_follow_ups),
@@ -241,21 +255,8 @@ async fn write_status<K: ContentResource>(
         desired_hash: obj.desired_hash(),
     };
     let status = status::next(subject, result, Timestamp::now());
-    if status == obj.content_status().cloned().unwrap_or_default() {
-        return Ok(());
-    }
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": K::api_version(&()),
-        "kind": K::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(crate::FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
+    let current = obj.content_status().cloned().unwrap_or_default();
+    crate::status::patch(&ctx.client, obj, Some(&current), status).await?;
     Ok(())
 }
 
@@ -329,6 +330,7 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
         let cx = SyncContext {
             pinot: &pinot,
             kube: &ctx.client,
+            schemas: &ctx.stores.schemas,
             namespace: &namespace,
             applied_hash: None,
             pending_follow_ups: &[],

@@ -8,7 +8,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::error::SyncError;
 use super::{Outcome, Synced};
-use crate::conditions::{self, Desired};
+use crate::conditions::{self, Desired, Status};
 
 /// How stale `lastSyncedTime` may get while nothing else in the status changes.
 /// Refreshing it on every resync would write every object every minute: at 2,000
@@ -70,13 +70,13 @@ pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec
             let synced_condition = match &synced.follow_up_failure {
                 None => Desired {
                     type_: SYNCED,
-                    status: true,
+                    status: Status::True,
                     reason,
                     message,
                 },
                 Some(failure) => Desired {
                     type_: SYNCED,
-                    status: false,
+                    status: Status::False,
                     reason: FOLLOW_UP_FAILED,
                     message: format!(
                         "{message}; {} (retried at every sync, the change itself is not applied again)",
@@ -88,7 +88,7 @@ pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec
                 synced_condition,
                 Desired {
                     type_: READY,
-                    status: true,
+                    status: Status::True,
                     reason: "Exists",
                     message: format!("{object} exists in Pinot"),
                 },
@@ -97,13 +97,14 @@ pub fn sync_conditions(result: Result<&Synced, &SyncError>, object: &str) -> Vec
         Err(e) => vec![
             Desired {
                 type_: SYNCED,
-                status: false,
+                status: Status::False,
                 reason: e.reason(),
                 message: e.to_string(),
             },
+            // A failed sync did not confirm whether the object exists in Pinot.
             Desired {
                 type_: READY,
-                status: false,
+                status: Status::Unknown,
                 reason: e.reason(),
                 message: format!("{object} is not confirmed in Pinot: {e}"),
             },

@@ -2,9 +2,9 @@
 //! its tenants), the follow-ups a change needs (rebalance, reload), and a REALTIME
 //! table's consumption paused or resumed as `spec.consumption` says.
 
+use crate::stores;
 use api::table::{Consumption, TableDocument, TableType as SpecTableType};
-use api::{ContentStatus, DeletionPolicy, FollowUp, PinotSchema, PinotTable};
-use kube::Api;
+use api::{ContentStatus, DeletionPolicy, FollowUp, PinotTable};
 use pinot_client::{RebalanceOptions, Reload, TableType};
 use serde_json::Value;
 
@@ -231,8 +231,8 @@ async fn check_schema_ref(
         .unwrap_or_default()
         .to_owned();
     if let Some(schema_ref) = &table.spec.schema_ref {
-        let schemas: Api<PinotSchema> = Api::namespaced(cx.kube.clone(), cx.namespace);
-        let referenced = schemas.get_opt(&schema_ref.name).await?.ok_or_else(|| {
+        let found = stores::find(cx.schemas, cx.kube, cx.namespace, &schema_ref.name).await?;
+        let referenced = found.ok_or_else(|| {
             SyncError::SchemaNotFound(format!(
                 "{} (PinotSchema {} not found)",
                 schema_name, schema_ref.name

@@ -1,0 +1,239 @@
+//! What is running: the cluster's StatefulSets and pods, reduced to the few facts the
+//! planner decides on. Read from the watched stores, not the apiserver.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::ResourceExt;
+
+use crate::cluster::names::{APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, REVISION_LABEL, ordinal};
+use crate::stores::Stores;
+
+/// Everything observed, by StatefulSet (workload) name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub pools: BTreeMap<String, ObservedPool>,
+}
+
+impl Observed {
+    pub fn pool(&self, workload: &str) -> Option<&ObservedPool> {
+        self.pools.get(workload)
+    }
+}
+
+/// One pool: its StatefulSet (if it exists) and its pods.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedPool {
+    pub set: Option<ObservedSet>,
+    /// Sorted by ordinal.
+    pub pods: Vec<ObservedPod>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedSet {
+    /// Hash of the pool's objects when the operator last applied them.
+    pub applied_hash: Option<String>,
+    /// `spec.replicas`: what the StatefulSet currently maintains.
+    pub replicas: i32,
+    pub generation: Option<i64>,
+    pub observed_generation: Option<i64>,
+    /// The revision every pod should run (`status.updateRevision`).
+    pub update_revision: Option<String>,
+}
+
+impl ObservedSet {
+    /// The StatefulSet controller has seen the latest spec, so `update_revision` is
+    /// the revision of that spec.
+    pub fn is_current(&self) -> bool {
+        self.update_revision.is_some() && self.observed_generation >= self.generation
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedPod {
+    pub name: String,
+    pub uid: String,
+    pub ordinal: i32,
+    /// `controller-revision-hash`: the revision the pod was created from.
+    pub revision: Option<String>,
+    pub ready: bool,
+    pub terminating: bool,
+    /// Image of the first container.
+    pub image: Option<String>,
+}
+
+impl ObservedPool {
+    /// Pods created from the StatefulSet's update revision.
+    pub fn updated(&self) -> impl Iterator<Item = &ObservedPod> {
+        let revision = self.set.as_ref().and_then(|s| s.update_revision.as_deref());
+        self.pods
+            .iter()
+            .filter(move |p| revision.is_some() && p.revision.as_deref() == revision)
+    }
+
+    pub fn ready_count(&self) -> i32 {
+        self.pods
+            .iter()
+            .filter(|p| p.ready && !p.terminating)
+            .count() as i32
+    }
+}
+
+/// The StatefulSets and pods of cluster `name` in `namespace`, from the watched
+/// stores (which the cluster controller's own watches keep current).
+pub fn read(stores: &Stores, namespace: &str, name: &str) -> Observed {
+    let ours = |meta: &ObjectMeta| {
+        meta.namespace.as_deref() == Some(namespace)
+            && meta
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CLUSTER_LABEL))
+                .map(String::as_str)
+                == Some(name)
+    };
+    let sets = stores.statefulsets.state();
+    let pods = stores.pods.state();
+    index(
+        sets.iter().map(AsRef::as_ref).filter(|s| ours(&s.metadata)),
+        pods.iter().map(AsRef::as_ref).filter(|p| ours(&p.metadata)),
+    )
+}
+
+/// Groups pods under the StatefulSet that controls them.
+pub fn index<'a>(
+    sets: impl IntoIterator<Item = &'a StatefulSet>,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> Observed {
+    let mut pools: BTreeMap<String, ObservedPool> = BTreeMap::new();
+    for set in sets {
+        pools.entry(set.name_any()).or_default().set = Some(observe_set(set));
+    }
+    for pod in pods {
+        let owner = pod
+            .owner_references()
+            .iter()
+            .find(|o| o.kind == "StatefulSet" && o.controller == Some(true))
+            .map(|o| o.name.clone());
+        if let Some(owner) = owner {
+            pools.entry(owner).or_default().pods.push(observe_pod(pod));
+        }
+    }
+    for pool in pools.values_mut() {
+        pool.pods.sort_by_key(|p| p.ordinal);
+    }
+    Observed { pools }
+}
+
+fn observe_set(set: &StatefulSet) -> ObservedSet {
+    let status = set.status.as_ref();
+    ObservedSet {
+        applied_hash: set.annotations().get(APPLIED_HASH_ANNOTATION).cloned(),
+        replicas: set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        generation: set.metadata.generation,
+        observed_generation: status.and_then(|s| s.observed_generation),
+        update_revision: status.and_then(|s| s.update_revision.clone()),
+    }
+}
+
+fn observe_pod(pod: &Pod) -> ObservedPod {
+    let status = pod.status.as_ref();
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let name = pod.name_any();
+    ObservedPod {
+        ordinal: ordinal(&name).unwrap_or(-1),
+        uid: pod.uid().unwrap_or_default(),
+        revision: pod.labels().get(REVISION_LABEL).cloned(),
+        ready,
+        terminating: pod.metadata.deletion_timestamp.is_some(),
+        image: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.image.clone()),
+        name,
+    }
+}
+
+#[cfg(test)]
+/// A test fixture: every pool exists with all pods ready on `image`, revision r2.
+pub fn running(desired: &crate::cluster::desired::DesiredCluster, image: &str) -> Observed {
+    let pools = desired.pools.iter().map(|p| {
+        let workload = p.workload().to_owned();
+        let pods = (0..p.replicas)
+            .map(|i| ObservedPod {
+                name: format!("{workload}-{i}"),
+                ordinal: i,
+                revision: Some("r2".into()),
+                ready: true,
+                image: Some(image.into()),
+                ..Default::default()
+            })
+            .collect();
+        let set = ObservedSet {
+            applied_hash: Some(p.hash.clone()),
+            replicas: p.replicas,
+            update_revision: Some("r2".into()),
+            ..Default::default()
+        };
+        (
+            workload,
+            ObservedPool {
+                set: Some(set),
+                pods,
+            },
+        )
+    });
+    Observed {
+        pools: pools.collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn pods_are_grouped_under_their_statefulset_by_ordinal() {
+        let set: StatefulSet = serde_json::from_value(json!({
+            "metadata": {"name": "a-server-hot", "generation": 2,
+                         "annotations": {APPLIED_HASH_ANNOTATION: "h1"}},
+            "spec": {"replicas": 2, "selector": {}, "serviceName": "x",
+                     "template": {}},
+            "status": {"replicas": 2, "observedGeneration": 2, "updateRevision": "a-server-hot-r2"}
+        }))
+        .unwrap();
+        let pod = |name: &str, revision: &str, ready: &str| -> Pod {
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "uid": format!("uid-{name}"),
+                    "labels": {REVISION_LABEL: revision},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet",
+                        "name": "a-server-hot", "uid": "s", "controller": true}]},
+                "spec": {"containers": [{"name": "pinot", "image": "img:1"}]},
+                "status": {"conditions": [{"type": "Ready", "status": ready}]}
+            }))
+            .unwrap()
+        };
+        let observed = index(
+            &[set],
+            &[
+                pod("a-server-hot-1", "a-server-hot-r1", "False"),
+                pod("a-server-hot-0", "a-server-hot-r2", "True"),
+            ],
+        );
+        let pool = observed.pool("a-server-hot").unwrap();
+        let set = pool.set.as_ref().unwrap();
+        assert_eq!(set.applied_hash.as_deref(), Some("h1"));
+        assert!(set.is_current());
+        assert_eq!(pool.pods[0].name, "a-server-hot-0");
+        assert!(pool.pods[0].ready && !pool.pods[1].ready);
+        assert_eq!(pool.updated().count(), 1);
+        assert_eq!(pool.ready_count(), 1);
+        assert_eq!(pool.pods[1].image.as_deref(), Some("img:1"));
+    }
+}

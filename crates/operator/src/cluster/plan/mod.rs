@@ -1,0 +1,223 @@
+//! Everything one reconcile of a deployed cluster does, decided purely from what was
+//! built and observed: the rollout [`rollout::Step`], the writes that carry it out,
+//! the Pinot upkeep, the notes for status and when to look again. The controller
+//! only carries the [`Plan`] out ([`super::act`]).
+//!
+//! [`rollout`] picks the step, [`health`] turns Pinot's answers into a verdict per
+//! pool, [`drain`] and [`instances`] decide the Pinot side of scale-downs, tags and
+//! Pinot pools.
+
+pub mod drain;
+pub mod health;
+pub mod instances;
+pub mod notes;
+pub mod rollout;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use api::cluster::PinotChecks;
+use pinot_client::TableType;
+
+use crate::cluster::component::Component;
+use crate::cluster::desired::DesiredCluster;
+use crate::cluster::names::{Naming, PoolId};
+use crate::cluster::observe::pinot::PinotView;
+use crate::cluster::observe::workloads::Observed;
+use drain::{DrainProgress, leaving, needs_drain, progress};
+use instances::{WantedInstance, departed, wanted_instances};
+pub use notes::Note;
+use rollout::{PodRef, Policy, Step, targets};
+
+/// Look again this soon while a rollout is under way; watch events usually come first.
+pub const BUSY_REQUEUE: Duration = Duration::from_secs(5);
+/// Draining waits on Pinot moving segments: no point asking more often.
+pub const DRAIN_REQUEUE: Duration = Duration::from_secs(15);
+
+/// What a plan is made from.
+pub struct Seen<'a> {
+    pub desired: &'a DesiredCluster,
+    pub observed: &'a Observed,
+    pub view: &'a PinotView,
+    pub policy: &'a Policy,
+    pub naming: &'a Naming<'a>,
+}
+
+/// A write that carries the step out. Run in order; the first failure ends the run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Server-side apply what every pool shares (credentials Secret, ServiceAccount).
+    ApplyShared,
+    /// Server-side apply a pool's objects.
+    ApplyPool(PoolId),
+    /// Delete pods (pinned by uid) so their StatefulSet recreates them.
+    DeletePods { pool: PoolId, pods: Vec<PodRef> },
+    /// Clear the tags of servers about to leave, so no new segment lands on them.
+    UntagLeaving(Vec<String>),
+    /// Rebalance tables that still place segments on leaving servers.
+    Rebalance(Vec<(String, TableType)>),
+}
+
+/// Pinot-side upkeep, run after the actions whatever their outcome; a failure is a
+/// note, not an error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Upkeep {
+    /// Keep tags and Pinot pools on the pools' ready instances.
+    SyncInstances(Vec<WantedInstance>),
+    /// Drop instances a finished scale-down left behind.
+    ForgetDeparted(Vec<String>),
+}
+
+/// Everything one reconcile does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub step: Step,
+    pub actions: Vec<Action>,
+    pub upkeep: Vec<Upkeep>,
+    pub notes: Vec<Note>,
+    /// Why a server pool cannot shrink now (reported as `Degraded`,
+    /// `ScaleDownBlocked`).
+    pub blocked: Option<String>,
+}
+
+/// Plans one reconcile.
+pub fn plan(seen: &Seen<'_>) -> Plan {
+    let verdicts = health::verdicts(&seen.desired.pools, seen.observed, seen.view, seen.naming);
+    let step = rollout::plan(
+        &targets(seen.desired),
+        seen.observed,
+        &verdicts,
+        seen.policy,
+    );
+    let mut plan = Plan {
+        step: step.clone(),
+        actions: vec![],
+        upkeep: vec![],
+        notes: skipped_checks(seen).into_iter().collect(),
+        blocked: None,
+    };
+    plan.notes
+        .extend(notes::leftover(seen.desired, seen.observed));
+    if seen.policy.paused {
+        return plan;
+    }
+    plan.actions.push(Action::ApplyShared);
+    take(&mut plan, seen, &step);
+    plan.upkeep = upkeep(seen, &step);
+    plan
+}
+
+/// The writes of `step`.
+fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step) {
+    match step {
+        Step::Create(id) | Step::Update(id) => plan.actions.push(Action::ApplyPool(id.clone())),
+        Step::Restart { pool, pods } => plan.actions.push(Action::DeletePods {
+            pool: pool.clone(),
+            pods: pods.clone(),
+        }),
+        Step::ScaleDown { pool, from, to } if needs_drain(pool.component) => {
+            drain_then_shrink(plan, seen, pool, *from, *to)
+        }
+        Step::ScaleDown { pool, .. } => plan.actions.push(Action::ApplyPool(pool.clone())),
+        // Re-assert every pool: a no-op unless someone edited an object.
+        Step::Settled => {
+            let pools = seen.desired.pools.iter().map(|p| p.id.clone());
+            plan.actions.extend(pools.map(Action::ApplyPool));
+        }
+        Step::Wait { .. } | Step::Paused(_) => {}
+    }
+}
+
+/// A server pool shrinks only once Pinot holds no segment on the servers that go:
+/// untag them, rebalance what still places segments there, and shrink when nothing
+/// does. Without Pinot, segments cannot be moved first, so the pool does not shrink.
+fn drain_then_shrink(plan: &mut Plan, seen: &Seen<'_>, pool: &PoolId, from: i32, to: i32) {
+    let desired = seen.desired.pools.iter().find(|p| &p.id == pool);
+    let leaving = desired.map_or_else(Vec::new, |p| leaving(p, from, to, seen.naming));
+    let snapshot = match seen.view {
+        PinotView::Reachable(snapshot) => snapshot,
+        PinotView::Unreachable(why) => {
+            plan.blocked = Some(format!(
+                "not shrinking: the Pinot controller is unreachable, so segments on {} cannot be moved first ({why})",
+                leaving.join(", ")
+            ));
+            return;
+        }
+    };
+    plan.actions.push(Action::UntagLeaving(leaving.clone()));
+    match progress(snapshot, &leaving) {
+        DrainProgress::Done => plan.actions.push(Action::ApplyPool(pool.clone())),
+        DrainProgress::Moving { rebalance, tables } => {
+            plan.actions.push(Action::Rebalance(rebalance));
+            plan.notes.push(Note::MovingSegments(tables));
+        }
+    }
+}
+
+/// Tags and Pinot pools on every reconcile Pinot answers; forgetting departed
+/// instances only once settled (never while stopped: every ordinal looks departed).
+fn upkeep(seen: &Seen<'_>, step: &Step) -> Vec<Upkeep> {
+    let PinotView::Reachable(snapshot) = seen.view else {
+        return vec![];
+    };
+    let pools = &seen.desired.pools;
+    let mut upkeep = vec![Upkeep::SyncInstances(wanted_instances(
+        pools,
+        seen.observed,
+        seen.naming,
+    ))];
+    if matches!(step, Step::Settled) && !seen.policy.stopped {
+        upkeep.push(Upkeep::ForgetDeparted(departed(
+            pools,
+            snapshot,
+            seen.naming,
+        )));
+    }
+    upkeep
+}
+
+/// Says in status that Pinot-side checks were skipped, when the spec lets the rollout
+/// go on without them and pods exist that they would cover. (With the checks
+/// required, the rollout waits and `Progressing` says why.)
+fn skipped_checks(seen: &Seen<'_>) -> Option<Note> {
+    let PinotView::Unreachable(why) = seen.view else {
+        return None;
+    };
+    let has_pinot_pods = seen
+        .desired
+        .pools
+        .iter()
+        .filter(|p| p.instance_port.is_some())
+        .filter_map(|p| seen.observed.pool(p.workload()))
+        .any(|p| !p.pods.is_empty());
+    (seen.policy.pinot_checks == PinotChecks::SkipWhenUnreachable && has_pinot_pods)
+        .then(|| Note::PinotChecksSkipped(why.clone()))
+}
+
+/// Why Pinot is not asked this reconcile, if it is not: only once a controller pod is
+/// ready does anything answer, and a stopped cluster has none.
+pub fn why_not_ask_pinot(
+    desired: &DesiredCluster,
+    observed: &Observed,
+    stopped: bool,
+) -> Option<String> {
+    let controller_ready = desired
+        .pools
+        .iter()
+        .filter(|p| p.id.component == Component::Controller)
+        .filter_map(|p| observed.pool(p.workload()))
+        .any(|p| p.ready_count() > 0);
+    (stopped || !controller_ready).then(|| "no Pinot controller pod is ready".to_owned())
+}
+
+/// When to reconcile again: soon while a rollout moves, less often while segments
+/// move or after a failure, at the resync interval once settled.
+pub fn requeue_after(step: &Step, failed: bool, resync: Duration) -> Duration {
+    match step {
+        _ if failed => DRAIN_REQUEUE,
+        Step::ScaleDown { .. } => DRAIN_REQUEUE,
+        Step::Settled => resync,
+        _ => BUSY_REQUEUE,
+    }
+}

@@ -1,0 +1,61 @@
+//! Facts a reconcile adds to the `Progressing` message besides its step.
+
+use std::fmt;
+
+use crate::cluster::desired::{DesiredCluster, DesiredPool};
+use crate::cluster::observe::workloads::Observed;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// Pinot could not be asked and the spec lets the rollout go on without it.
+    PinotChecksSkipped(String),
+    /// StatefulSets no pool of the spec describes, left running.
+    LeftoverStatefulSets(Vec<String>),
+    /// A scale-down waits while Pinot moves these tables' segments.
+    MovingSegments(Vec<String>),
+    /// Instances whose tags or Pinot pools were set.
+    Tagged(Vec<String>),
+    TaggingFailed(String),
+    /// Instances a finished scale-down left behind, dropped from Pinot.
+    DroppedDeparted(Vec<String>),
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::PinotChecksSkipped(why) => write!(
+                f,
+                "Pinot health checks skipped (instances alive, segments ONLINE): {why}"
+            ),
+            Note::LeftoverStatefulSets(sets) => write!(
+                f,
+                "StatefulSets no longer in the spec are left as they are: {} (delete them to remove those pools)",
+                sets.join(", ")
+            ),
+            Note::MovingSegments(tables) => write!(
+                f,
+                "moving segments of {} off the leaving servers",
+                tables.join(", ")
+            ),
+            Note::Tagged(ids) => write!(f, "tagged {}", ids.join(", ")),
+            Note::TaggingFailed(why) => write!(f, "tagging instances failed: {why}"),
+            Note::DroppedDeparted(ids) => {
+                write!(f, "dropped departed instances {}", ids.join(", "))
+            }
+        }
+    }
+}
+
+/// StatefulSets of the cluster that no pool of the spec describes (a pool was removed
+/// or renamed). They are left running: removing a server pool needs a drain, and
+/// deleting workloads is a decision the operator leaves to a person.
+pub fn leftover(desired: &DesiredCluster, observed: &Observed) -> Option<Note> {
+    let wanted: Vec<&str> = desired.pools.iter().map(DesiredPool::workload).collect();
+    let leftover: Vec<String> = observed
+        .pools
+        .iter()
+        .filter(|(name, pool)| pool.set.is_some() && !wanted.contains(&name.as_str()))
+        .map(|(name, _)| name.clone())
+        .collect();
+    (!leftover.is_empty()).then_some(Note::LeftoverStatefulSets(leftover))
+}

@@ -1,0 +1,322 @@
+//! What one reconcile does, rule by rule.
+
+use std::collections::BTreeMap;
+
+use api::PinotCluster;
+use api::cluster::PinotChecks;
+use pinot_client::TableType;
+
+use super::*;
+use crate::cluster::desired::build;
+use crate::cluster::desired::tests::HETEROGENEOUS;
+use crate::cluster::observe::pinot::{Snapshot, TableStates};
+use crate::cluster::observe::workloads::{ObservedPod, ObservedPool, ObservedSet, running};
+
+const NAMING: Naming<'static> = Naming {
+    cluster: "analytics",
+    namespace: "data",
+};
+
+fn desired() -> DesiredCluster {
+    let cluster: PinotCluster = serde_yaml::from_str(HETEROGENEOUS).unwrap();
+    build(&cluster, &Default::default()).unwrap()
+}
+
+/// Pinot knows every instance of `observed` and holds no segment.
+fn healthy(desired: &DesiredCluster, observed: &Observed) -> PinotView {
+    let instances = desired
+        .pools
+        .iter()
+        .flat_map(|p| health::pool_instances(p, observed, &NAMING))
+        .collect();
+    PinotView::Reachable(Snapshot {
+        instances,
+        tables: vec![],
+    })
+}
+
+fn plan_with(
+    desired: &DesiredCluster,
+    observed: &Observed,
+    view: &PinotView,
+    policy: Policy,
+) -> Plan {
+    plan(&Seen {
+        desired,
+        observed,
+        view,
+        policy: &policy,
+        naming: &NAMING,
+    })
+}
+
+fn applied_pools(plan: &Plan) -> usize {
+    plan.actions
+        .iter()
+        .filter(|a| matches!(a, Action::ApplyPool(_)))
+        .count()
+}
+
+fn hot() -> PoolId {
+    desired()
+        .pools
+        .iter()
+        .find(|p| p.id.pool == "hot")
+        .unwrap()
+        .id
+        .clone()
+}
+
+/// The hot server pool runs 5 pods where the spec wants 3 (its set still says 5).
+fn shrinking_hot(desired: &DesiredCluster) -> Observed {
+    let mut observed = running(desired, "x");
+    let pool = observed.pools.get_mut("analytics-server-hot").unwrap();
+    pool.set.as_mut().unwrap().replicas = 5;
+    for ordinal in 3..5 {
+        pool.pods.push(ObservedPod {
+            name: format!("analytics-server-hot-{ordinal}"),
+            ordinal,
+            revision: Some("r2".into()),
+            ready: true,
+            ..Default::default()
+        });
+    }
+    observed
+}
+
+fn hot_instance(ordinal: i32) -> String {
+    format!(
+        "Server_analytics-server-hot-{ordinal}.analytics-server-hot.data.svc.cluster.local_8098"
+    )
+}
+
+#[test]
+fn a_settled_cluster_reasserts_every_pool_and_keeps_pinot_tidy() {
+    let d = desired();
+    let observed = running(&d, "x");
+    let plan = plan_with(&d, &observed, &healthy(&d, &observed), Policy::default());
+    assert_eq!(plan.step, Step::Settled);
+    assert_eq!(plan.actions[0], Action::ApplyShared);
+    assert_eq!(applied_pools(&plan), d.pools.len());
+    assert!(matches!(plan.upkeep[0], Upkeep::SyncInstances(ref wanted) if !wanted.is_empty()));
+    assert_eq!(plan.upkeep[1], Upkeep::ForgetDeparted(vec![]));
+    assert_eq!(plan.blocked, None);
+}
+
+#[test]
+fn a_paused_cluster_writes_nothing_and_asks_pinot_nothing() {
+    let d = desired();
+    let mut observed = running(&d, "x");
+    let paused = Policy {
+        paused: true,
+        ..Policy::default()
+    };
+    let view = healthy(&d, &observed);
+    let settled = plan_with(&d, &observed, &view, paused);
+    assert!(
+        settled.actions.is_empty() && settled.upkeep.is_empty(),
+        "{settled:?}"
+    );
+    observed.pools.clear();
+    let held = plan_with(&d, &observed, &view, paused);
+    assert!(matches!(held.step, Step::Paused(_)), "{:?}", held.step);
+    assert!(
+        held.actions.is_empty() && held.upkeep.is_empty(),
+        "{held:?}"
+    );
+}
+
+#[test]
+fn a_stopped_cluster_forgets_no_instance() {
+    let d = desired();
+    let observed = running(&d, "x");
+    let stopped = Policy {
+        stopped: true,
+        ..Policy::default()
+    };
+    let plan = plan_with(&d, &observed, &healthy(&d, &observed), stopped);
+    assert!(
+        !plan
+            .upkeep
+            .iter()
+            .any(|u| matches!(u, Upkeep::ForgetDeparted(_))),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_pinot_gets_no_upkeep_and_a_note_only_when_checks_are_skipped() {
+    let d = desired();
+    let observed = running(&d, "x");
+    let view = PinotView::Unreachable("dns error".into());
+    let skip = Policy {
+        pinot_checks: PinotChecks::SkipWhenUnreachable,
+        ..Policy::default()
+    };
+    let skipped = plan_with(&d, &observed, &view, skip);
+    assert!(skipped.upkeep.is_empty());
+    assert_eq!(
+        skipped.notes,
+        [Note::PinotChecksSkipped("dns error".into())]
+    );
+    let required = plan_with(&d, &observed, &view, Policy::default());
+    assert!(required.notes.is_empty(), "{:?}", required.notes);
+    assert!(
+        matches!(required.step, Step::Wait { .. }),
+        "{:?}",
+        required.step
+    );
+}
+
+#[test]
+fn a_server_scale_down_without_pinot_is_blocked_and_shrinks_nothing() {
+    let d = desired();
+    let observed = shrinking_hot(&d);
+    let view = PinotView::Unreachable("connection refused".into());
+    let skip = Policy {
+        pinot_checks: PinotChecks::SkipWhenUnreachable,
+        ..Policy::default()
+    };
+    let plan = plan_with(&d, &observed, &view, skip);
+    assert!(
+        matches!(plan.step, Step::ScaleDown { from: 5, to: 3, .. }),
+        "{:?}",
+        plan.step
+    );
+    assert_eq!(plan.actions, [Action::ApplyShared]);
+    let blocked = plan.blocked.expect("blocked");
+    assert!(blocked.contains(&hot_instance(4)), "{blocked}");
+}
+
+#[test]
+fn a_server_scale_down_untags_then_shrinks_once_no_segment_is_left() {
+    let d = desired();
+    let observed = shrinking_hot(&d);
+    let plan = plan_with(&d, &observed, &healthy(&d, &observed), Policy::default());
+    let leaving = vec![hot_instance(3), hot_instance(4)];
+    assert_eq!(
+        plan.actions,
+        [
+            Action::ApplyShared,
+            Action::UntagLeaving(leaving),
+            Action::ApplyPool(hot())
+        ]
+    );
+}
+
+#[test]
+fn a_server_scale_down_rebalances_what_the_ideal_state_still_places_there() {
+    let d = desired();
+    let observed = shrinking_hot(&d);
+    let PinotView::Reachable(mut snapshot) = healthy(&d, &observed) else {
+        unreachable!()
+    };
+    let table = |name: &str, ideal: bool| {
+        let placed = BTreeMap::from([(
+            "s".to_owned(),
+            BTreeMap::from([(hot_instance(4), "ONLINE".to_owned())]),
+        )]);
+        TableStates {
+            name: name.into(),
+            table_type: TableType::Offline,
+            ideal: if ideal {
+                placed.clone()
+            } else {
+                BTreeMap::new()
+            },
+            external: placed,
+        }
+    };
+    // `moving` is under way: only its external view still holds the segment.
+    snapshot.tables = vec![table("orders", true), table("moving", false)];
+    let plan = plan_with(
+        &d,
+        &observed,
+        &PinotView::Reachable(snapshot),
+        Policy::default(),
+    );
+    assert_eq!(
+        plan.actions[2],
+        Action::Rebalance(vec![("orders".into(), TableType::Offline)])
+    );
+    assert_eq!(
+        applied_pools(&plan),
+        0,
+        "the pool shrinks only when nothing is left"
+    );
+    assert_eq!(
+        plan.notes,
+        [Note::MovingSegments(vec![
+            "orders_OFFLINE".into(),
+            "moving_OFFLINE".into()
+        ])]
+    );
+}
+
+#[test]
+fn a_restart_deletes_the_planned_pods() {
+    let d = desired();
+    let mut observed = running(&d, "x");
+    let controller = observed.pools.get_mut("analytics-controller-main").unwrap();
+    controller.set.as_mut().unwrap().update_revision = Some("r3".into());
+    let plan = plan_with(&d, &observed, &healthy(&d, &observed), Policy::default());
+    let Step::Restart { pool, pods } = &plan.step else {
+        panic!("{:?}", plan.step)
+    };
+    assert_eq!(
+        plan.actions[1],
+        Action::DeletePods {
+            pool: pool.clone(),
+            pods: pods.clone()
+        }
+    );
+}
+
+#[test]
+fn statefulsets_of_removed_pools_are_pointed_out() {
+    let d = desired();
+    let mut observed = running(&d, "x");
+    assert_eq!(notes::leftover(&d, &observed), None);
+    let gone = ObservedPool {
+        set: Some(ObservedSet::default()),
+        pods: vec![],
+    };
+    observed.pools.insert("analytics-server-warm".into(), gone);
+    let note = notes::leftover(&d, &observed).unwrap().to_string();
+    assert!(note.contains("analytics-server-warm"), "{note}");
+}
+
+#[test]
+fn pinot_is_asked_once_a_controller_pod_is_ready_and_never_while_stopped() {
+    let d = desired();
+    let mut observed = running(&d, "x");
+    assert_eq!(why_not_ask_pinot(&d, &observed, false), None);
+    assert!(why_not_ask_pinot(&d, &observed, true).is_some());
+    for pod in &mut observed
+        .pools
+        .get_mut("analytics-controller-main")
+        .unwrap()
+        .pods
+    {
+        pod.ready = false;
+    }
+    assert!(why_not_ask_pinot(&d, &observed, false).is_some());
+}
+
+#[test]
+fn requeues_follow_the_step() {
+    let resync = Duration::from_secs(60);
+    let wait = Step::Wait {
+        pool: hot(),
+        why: rollout::Waiting::StatefulSet,
+    };
+    let shrink = Step::ScaleDown {
+        pool: hot(),
+        from: 5,
+        to: 3,
+    };
+    assert_eq!(requeue_after(&Step::Settled, false, resync), resync);
+    assert_eq!(requeue_after(&wait, false, resync), BUSY_REQUEUE);
+    assert_eq!(requeue_after(&shrink, false, resync), DRAIN_REQUEUE);
+    assert_eq!(requeue_after(&Step::Settled, true, resync), DRAIN_REQUEUE);
+}
