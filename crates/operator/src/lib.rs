@@ -9,6 +9,8 @@ pub mod context;
 pub mod crd;
 pub mod http;
 pub mod metrics;
+#[cfg(test)]
+pub mod mock_apiserver;
 pub mod pinot;
 pub mod rbac;
 pub mod run;

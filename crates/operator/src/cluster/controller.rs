@@ -238,3 +238,6 @@ async fn write_status(
     crate::status::patch(&ctx.client, cluster, cluster.status.as_ref(), status).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

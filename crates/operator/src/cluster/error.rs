@@ -1,7 +1,7 @@
 //! Why a cluster reconcile could not do what it wanted. The variant name is the
 //! condition `reason` and the Event reason, so variants read as short sentences.
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
 pub enum ClusterError {
     /// The spec cannot be deployed as written; nothing is changed until it is fixed.
     #[error("{0}")]
@@ -25,6 +25,7 @@ pub enum ClusterError {
     #[error("draining servers failed: {0}")]
     DrainFailed(String),
     #[error("Kubernetes API error: {0}")]
+    #[strum(serialize = "KubernetesError")]
     Kubernetes(#[from] kube::Error),
 }
 
@@ -42,14 +43,7 @@ impl From<crate::secrets::SecretError> for ClusterError {
 impl ClusterError {
     /// The condition/Event reason: the variant name.
     pub fn reason(&self) -> &'static str {
-        match self {
-            ClusterError::InvalidSpec(_) => "InvalidSpec",
-            ClusterError::CredentialsUnavailable(_) => "CredentialsUnavailable",
-            ClusterError::ApplyFailed { .. } => "ApplyFailed",
-            ClusterError::ScaleDownBlocked(_) => "ScaleDownBlocked",
-            ClusterError::DrainFailed(_) => "DrainFailed",
-            ClusterError::Kubernetes(_) => "KubernetesError",
-        }
+        self.into()
     }
 }
 

@@ -5,7 +5,7 @@ use pinot_client::Error as PinotError;
 
 use crate::pinot::AccessError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
 pub enum SyncError {
     /// The document in the spec is invalid; nothing is sent to Pinot until it is fixed.
     #[error("{0}")]
@@ -45,29 +45,14 @@ pub enum SyncError {
     #[error("Pinot rejected the request: {0}")]
     PinotRejected(String),
     #[error("Kubernetes API error: {0}")]
+    #[strum(serialize = "KubernetesError")]
     Kubernetes(#[from] kube::Error),
 }
 
 impl SyncError {
     /// The condition/Event reason: the variant name.
     pub fn reason(&self) -> &'static str {
-        match self {
-            SyncError::InvalidSchema(_) => "InvalidSchema",
-            SyncError::InvalidTable(_) => "InvalidTable",
-            SyncError::InvalidTenant(_) => "InvalidTenant",
-            SyncError::SchemaMismatch(_) => "SchemaMismatch",
-            SyncError::ClusterNotFound(_) => "ClusterNotFound",
-            SyncError::ClusterNotReady(_) => "ClusterNotReady",
-            SyncError::CredentialsUnavailable(_) => "CredentialsUnavailable",
-            SyncError::SchemaNotFound(_) => "SchemaNotFound",
-            SyncError::TenantNotFound(_) => "TenantNotFound",
-            SyncError::IncompatibleSchemaChange(_) => "IncompatibleSchemaChange",
-            SyncError::SchemaInUse(_) => "SchemaInUse",
-            SyncError::AccessDenied(_) => "AccessDenied",
-            SyncError::PinotUnreachable(_) => "PinotUnreachable",
-            SyncError::PinotRejected(_) => "PinotRejected",
-            SyncError::Kubernetes(_) => "KubernetesError",
-        }
+        self.into()
     }
 
     /// Errors the user must fix in the spec: retrying sooner than the resync interval helps nobody.

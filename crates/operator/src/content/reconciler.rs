@@ -358,3 +358,6 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
