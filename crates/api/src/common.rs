@@ -34,7 +34,7 @@ pub struct ContentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `Synced` (Pinot matches the spec) and `Ready` (the last sync confirmed the object
-    /// exists in Pinot; False while a sync fails).
+    /// exists in Pinot; Unknown while a sync fails).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Hash of the last document applied to Pinot.
@@ -63,7 +63,7 @@ pub enum FollowUp {
     Reload,
 }
 
-/// Condition types used by content resources.
+/// Condition types: `Synced` and `Ready` of content resources, the others of `PinotCluster`.
 pub mod condition {
     pub const SYNCED: &str = "Synced";
     pub const READY: &str = "Ready";

@@ -79,7 +79,7 @@ fn truncate(message: &str, max: usize) -> String {
     format!("{}…", &message[..end])
 }
 
-/// The status (`"True"`/`"False"`) and reason of condition `type_`, if present.
+/// Condition `type_`, if present.
 pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)
 }

@@ -289,7 +289,7 @@ pub fn fixture(k8s: &'static Kubernetes) -> &'static Fixture {
     })
 }
 
-/// What `crates/operator/src/cluster/build/zookeeper.rs` renders for one member
+/// What `crates/operator/src/cluster/desired/zookeeper.rs` renders for one member
 /// (zoo.cfg, start.sh, probes on the AdminServer, uid 1000), with an emptyDir for /data.
 fn zookeeper_manifest(namespace: &str) -> String {
     let zoo_cfg = format!(
