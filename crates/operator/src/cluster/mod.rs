@@ -17,12 +17,12 @@
 
 pub mod act;
 pub mod component;
-pub mod controller;
+pub(crate) mod controller;
 pub mod desired;
-pub mod error;
-pub mod names;
+pub(crate) mod error;
+pub(crate) mod names;
 pub mod observe;
 pub mod plan;
-pub mod report;
+pub(crate) mod report;
 
 pub use controller::run;

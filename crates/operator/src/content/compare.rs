@@ -63,22 +63,6 @@ pub fn hash(doc: &Value) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Top-level keys whose values differ between two versions of the spec's document.
-pub fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
-    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
-        return vec![];
-    };
-    let mut keys: Vec<String> = old
-        .keys()
-        .chain(new.keys())
-        .filter(|k| old.get(*k) != new.get(*k))
-        .cloned()
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,12 +112,5 @@ mod tests {
         let a = json!({"x": 1, "y": [1, 2]});
         assert_eq!(hash(&a), hash(&json!({"y": [1, 2], "x": 1})));
         assert_ne!(hash(&a), hash(&json!({"x": 2, "y": [1, 2]})));
-    }
-
-    #[test]
-    fn changed_keys_lists_top_level_differences() {
-        let old = json!({"tenants": {"server": "a"}, "segmentsConfig": {}, "gone": 1});
-        let new = json!({"tenants": {"server": "b"}, "segmentsConfig": {}});
-        assert_eq!(changed_keys(&old, &new), vec!["gone", "tenants"]);
     }
 }

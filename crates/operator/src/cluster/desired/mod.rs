@@ -7,12 +7,12 @@ pub mod config;
 mod config_proptest;
 mod credentials;
 pub mod features;
-pub mod jvm;
-pub mod merge;
+pub(crate) mod jvm;
+pub(crate) mod merge;
 mod meta;
 mod pod;
 mod pool;
-pub mod validate;
+pub(crate) mod validate;
 mod workload;
 mod zookeeper;
 
