@@ -23,7 +23,7 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::names::{CLUSTER_LABEL, MANAGED_BY_LABEL, Naming};
 use crate::cluster::observe::pinot::{PinotView, read_view};
 use crate::cluster::observe::workloads::{self, Observed};
-use crate::cluster::plan::rollout::{Policy, Step, progress, targets};
+use crate::cluster::plan::rollout::{Policy, progress, targets};
 use crate::cluster::plan::{self, BUSY_REQUEUE, Seen, requeue_after, why_not_ask_pinot};
 use crate::cluster::report::events::publish_events;
 use crate::cluster::report::status::{self, Outcome};
@@ -182,15 +182,7 @@ async fn report_invalid(
     ctx: &Context,
     error: ClusterError,
 ) -> Result<Action, ClusterError> {
-    let observed = Observed::default();
-    let outcome = Outcome {
-        desired: None,
-        observed: &observed,
-        step: &Step::Settled,
-        error: Some(&error),
-        notes: &[],
-    };
-    report(cluster, ctx, status::compute(cluster, &outcome)).await?;
+    report(cluster, ctx, status::invalid(cluster, &error)).await?;
     Ok(Action::requeue(ctx.resync))
 }
 

@@ -52,9 +52,16 @@ pub(super) fn cluster(yaml: &str) -> PinotCluster {
     serde_yaml::from_str(yaml).unwrap()
 }
 
-fn desired() -> DesiredCluster {
+/// The heterogeneous cluster, built.
+pub(crate) fn desired() -> DesiredCluster {
     build(&cluster(HETEROGENEOUS), &SecretValues::new()).unwrap()
 }
+
+/// Where the heterogeneous cluster's instance ids come from.
+pub(crate) const NAMING: crate::cluster::names::Naming<'static> = crate::cluster::names::Naming {
+    cluster: "analytics",
+    namespace: "data",
+};
 
 pub(super) fn pool<'a>(d: &'a DesiredCluster, component: Component, name: &str) -> &'a DesiredPool {
     d.pools

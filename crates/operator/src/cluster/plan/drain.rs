@@ -82,16 +82,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::cluster::desired::build;
-
-    const NAMING: Naming<'static> = Naming {
-        cluster: "analytics",
-        namespace: "data",
-    };
+    use crate::cluster::desired::tests::{NAMING, desired};
 
     fn pools() -> Vec<DesiredPool> {
-        let cluster = serde_yaml::from_str(crate::cluster::desired::tests::HETEROGENEOUS).unwrap();
-        build(&cluster, &Default::default()).unwrap().pools
+        desired().pools
     }
 
     fn hot(pools: &[DesiredPool]) -> &DesiredPool {

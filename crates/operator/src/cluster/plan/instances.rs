@@ -99,18 +99,12 @@ mod tests {
     use pinot_client::TableType;
 
     use super::*;
-    use crate::cluster::desired::build;
+    use crate::cluster::desired::tests::{NAMING, desired};
     use crate::cluster::observe::pinot::TableStates;
     use crate::cluster::observe::workloads::{ObservedPod, ObservedPool};
 
-    const NAMING: Naming<'static> = Naming {
-        cluster: "analytics",
-        namespace: "data",
-    };
-
     fn pools() -> Vec<DesiredPool> {
-        let cluster = serde_yaml::from_str(crate::cluster::desired::tests::HETEROGENEOUS).unwrap();
-        build(&cluster, &Default::default()).unwrap().pools
+        desired().pools
     }
 
     fn id(ordinal: i32) -> String {

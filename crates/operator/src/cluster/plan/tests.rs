@@ -2,25 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use api::PinotCluster;
 use api::cluster::PinotChecks;
 use pinot_client::TableType;
 
 use super::*;
-use crate::cluster::desired::build;
-use crate::cluster::desired::tests::HETEROGENEOUS;
+use crate::cluster::desired::tests::{NAMING, desired};
 use crate::cluster::observe::pinot::{Snapshot, TableStates};
 use crate::cluster::observe::workloads::{ObservedPod, ObservedPool, ObservedSet, running};
-
-const NAMING: Naming<'static> = Naming {
-    cluster: "analytics",
-    namespace: "data",
-};
-
-fn desired() -> DesiredCluster {
-    let cluster: PinotCluster = serde_yaml::from_str(HETEROGENEOUS).unwrap();
-    build(&cluster, &Default::default()).unwrap()
-}
 
 /// Pinot knows every instance of `observed` and holds no segment.
 fn healthy(desired: &DesiredCluster, observed: &Observed) -> PinotView {

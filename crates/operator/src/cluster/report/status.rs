@@ -52,6 +52,19 @@ pub fn compute(cluster: &PinotCluster, outcome: &Outcome<'_>) -> PinotClusterSta
     }
 }
 
+/// The status of a spec that cannot be deployed: nothing changes until it is fixed.
+pub fn invalid(cluster: &PinotCluster, error: &ClusterError) -> PinotClusterStatus {
+    let observed = Observed::default();
+    let outcome = Outcome {
+        desired: None,
+        observed: &observed,
+        step: &Step::Settled,
+        error: Some(error),
+        notes: &[],
+    };
+    compute(cluster, &outcome)
+}
+
 /// Where the operator (and anyone in the cluster) reaches a deployed cluster's Pinot.
 fn controller_url(cluster: &PinotCluster) -> String {
     let namespace = cluster.namespace().unwrap_or_default();
@@ -371,15 +384,7 @@ mod tests {
     fn an_invalid_spec_is_degraded_and_not_progressing() {
         let c = cluster(HETEROGENEOUS);
         let error = ClusterError::InvalidSpec("bad".into());
-        let observed = Observed::default();
-        let outcome = Outcome {
-            desired: None,
-            observed: &observed,
-            step: &Step::Settled,
-            error: Some(&error),
-            notes: &[],
-        };
-        let status = compute(&c, &outcome);
+        let status = invalid(&c, &error);
         assert_eq!(find(&status, PROGRESSING).reason, "InvalidSpec");
         assert_eq!(find(&status, PROGRESSING).status, "False");
         assert_eq!(find(&status, DEGRADED).reason, "InvalidSpec");
