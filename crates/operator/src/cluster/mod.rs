@@ -10,9 +10,9 @@
 //! - [`plan`] (pure): observed state → everything this reconcile does, as data: the
 //!   rollout step, the Pinot upkeep, the status notes and when to look again.
 //! - [`act`]: carries the plan out (server-side apply, pod deletes, Pinot calls).
-//! - [`report`] (pure): the status and the Events that say what happened.
+//! - `report` (pure): the status and the Events that say what happened.
 //!
-//! [`controller`] is the shell that wires them together; [`component`] and [`names`]
+//! `controller` is the shell that wires them together; [`component`] and `names`
 //! are the vocabulary every stage shares.
 
 pub mod act;

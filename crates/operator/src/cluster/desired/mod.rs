@@ -1,6 +1,12 @@
 //! Spec → Kubernetes objects. Pure: the same `PinotCluster` always gives the same
 //! objects (and hashes), which is what lets the planner compare them with what is
 //! running without remembering anything.
+//!
+//! `validate` refuses what admission cannot; `merge` layers cluster, role and
+//! pool settings; [`config`] and `jvm` render each role's `.conf` and JVM options;
+//! [`features`] adds auth, TLS, deep storage and plugins; `pool`, `zookeeper`,
+//! `workload`, `pod` and `credentials` assemble the objects, `meta` names and hashes
+//! them.
 
 pub mod config;
 #[cfg(test)]
