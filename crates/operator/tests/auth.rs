@@ -261,6 +261,12 @@ async fn content_syncs_through_basic_auth_and_https_and_a_wrong_password_is_repo
     assert!(message.contains(refused), "{message}");
     assert!(!message.contains("not-the-password"), "{message}");
     h.wait_event("wrong", "AccessDenied").await;
+    // "Nothing was lost" below must cover refused syncs: the table (the only one
+    // here) is resynced with the wrong password before it is put right.
+    common::a_whole_reconcile("the table with the wrong password", || async {
+        common::reconciles(&h.metrics, "pinottable")
+    })
+    .await;
     // The reader may read but not create.
     h.apply(auth_secret("pinot-admin", "reader", READER_PASSWORD))
         .await;

@@ -19,6 +19,7 @@ use pinot_operator::metrics::Metrics;
 use serde_json::json;
 use testenv::kubernetes::Kubernetes;
 use testenv::versions::component_dir;
+use testenv::wait;
 use tokio_util::sync::CancellationToken;
 
 fn chart_dir() -> PathBuf {
@@ -191,17 +192,17 @@ async fn controllers_work_with_only_the_chart_rbac_rules() {
         .await;
     let statefulsets: Api<k8s_openapi::api::apps::v1::StatefulSet> = h.api();
     let clusters: Api<api::PinotCluster> = h.api();
-    for _ in 0..120 {
-        if statefulsets
-            .get_opt("small-controller-main")
-            .await
-            .unwrap()
-            .is_some()
-        {
-            break;
+    let (timeout, interval) = (Duration::from_secs(60), Duration::from_millis(500));
+    wait::eventually("the controller StatefulSet", timeout, interval, || async {
+        match statefulsets.get_opt("small-controller-main").await.unwrap() {
+            Some(_) => Ok(()),
+            None => {
+                let status = clusters.get("small").await.unwrap().status;
+                Err(format!("no StatefulSet yet; status: {status:?}"))
+            }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    })
+    .await;
     let status =
         serde_json::to_string_pretty(&clusters.get("small").await.unwrap().status).unwrap();
     assert!(

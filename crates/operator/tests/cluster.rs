@@ -10,7 +10,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::PinotCluster;
 use api::common::condition::{AVAILABLE, DEGRADED, PAUSED, PROGRESSING};
@@ -23,6 +23,7 @@ use pinot_operator::context::Context;
 use pinot_operator::metrics::Metrics;
 use serde_json::{Value, json};
 use testenv::kubernetes::Kubernetes;
+use testenv::wait::{self, Probe};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -62,6 +63,12 @@ impl Operator {
             task,
             metrics,
         }
+    }
+
+    /// Reconciles this controller finished so far (one cluster per namespace here, so
+    /// all of them of that cluster).
+    fn reconciles(&self) -> u64 {
+        common::reconciles(&self.metrics, "pinotcluster")
     }
 
     /// Stops the controller; returns its metrics (e.g. the pods it restarted).
@@ -115,31 +122,45 @@ impl Env {
     }
 
     /// Polls `check` until it yields; on timeout shows the namespace and the status.
-    async fn eventually<T, F, Fut>(&self, what: &str, check: F) -> T
+    async fn eventually<T, P, F, Fut>(&self, what: &str, check: F) -> T
     where
+        P: Probe<T>,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Option<T>>,
+        Fut: Future<Output = P>,
     {
-        let diag = || {
-            let state = self.k8s.kubectl_output(&[
-                "get",
-                "pinotclusters,statefulsets,pods,pvc",
-                "-o",
-                "wide",
-                "-n",
-                &self.ns,
-            ]);
-            let status = self.k8s.kubectl_output(&[
-                "get",
-                "pinotclusters",
-                "-o",
-                "jsonpath={.items[*].status}",
-                "-n",
-                &self.ns,
-            ]);
-            format!("in {}:\n{state}\n{status}", self.ns)
-        };
-        common::poll(what, diag, check).await
+        self.eventually_every(what, Duration::from_millis(250), check)
+            .await
+    }
+
+    /// [`Env::eventually`], looking every `interval`.
+    async fn eventually_every<T, P, F, Fut>(&self, what: &str, interval: Duration, check: F) -> T
+    where
+        P: Probe<T>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = P>,
+    {
+        wait::eventually_with(what, common::POLL_TIMEOUT, interval, || self.diag(), check).await
+    }
+
+    /// The namespace's objects and the clusters' status, for a timeout's message.
+    fn diag(&self) -> String {
+        let state = self.k8s.kubectl_output(&[
+            "get",
+            "pinotclusters,statefulsets,pods,pvc",
+            "-o",
+            "wide",
+            "-n",
+            &self.ns,
+        ]);
+        let status = self.k8s.kubectl_output(&[
+            "get",
+            "pinotclusters",
+            "-o",
+            "jsonpath={.items[*].status}",
+            "-n",
+            &self.ns,
+        ]);
+        format!("in {}:\n{state}\n{status}", self.ns)
     }
 
     /// Waits until the status describes the current generation and says the rollout
@@ -438,23 +459,20 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
     env.apply_cluster("analytics", heterogeneous(NEW_IMAGE))
         .await;
     // Polled tightly so the restart lands inside the broker pool's rollout.
-    env.eventually("a broker on the new image", || async {
-        for _ in 0..40 {
-            let pods = env.pods("analytics").await;
-            if pods
-                .iter()
-                .any(|p| pool_of(p).0 == "broker" && image(p) == NEW_IMAGE)
-            {
-                return Some(());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
+    let tight = Duration::from_millis(20);
+    env.eventually_every("a broker on the new image", tight, || async {
+        let pods = env.pods("analytics").await;
+        pods.iter()
+            .any(|p| pool_of(p).0 == "broker" && image(p) == NEW_IMAGE)
     })
     .await;
     let first = operator.stop().await;
-    // Let the StatefulSet controller finish recreating what the old operator deleted.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The StatefulSet controller recreates what the old operator deleted: the uids
+    // below are only final once every set has all its pods again, none terminating.
+    env.eventually("every pod the old operator deleted to be recreated", || {
+        all_pods_present(&env, "analytics")
+    })
+    .await;
     let updated_at_restart: BTreeMap<String, String> = env
         .pods("analytics")
         .await
@@ -543,6 +561,37 @@ async fn heterogeneous_cluster_deploys_in_order_and_rolls_an_image_role_by_role_
             restarted, want,
             "the operator restarted {restarted} pods of {pool}, want {want}"
         );
+    }
+}
+
+/// `Ok` once every StatefulSet of `cluster` has as many pods as it wants and none of
+/// them is terminating; otherwise which sets are short.
+async fn all_pods_present(env: &Env, cluster: &str) -> Result<(), String> {
+    let pods = env.pods(cluster).await;
+    let short: Vec<String> = env
+        .sets(cluster)
+        .await
+        .iter()
+        .filter_map(|set| {
+            let name = set.name_any();
+            let want = set.spec.as_ref()?.replicas.unwrap_or(1) as usize;
+            let mine: Vec<&Pod> = pods
+                .iter()
+                .filter(|p| p.owner_references().iter().any(|o| o.name == name))
+                .collect();
+            let terminating = mine
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_some())
+                .count();
+            let live = mine.len() - terminating;
+            (live != want || terminating > 0)
+                .then(|| format!("{name}: {live}/{want} pods, {terminating} terminating"))
+        })
+        .collect();
+    if short.is_empty() {
+        Ok(())
+    } else {
+        Err(short.join("; "))
     }
 }
 
@@ -747,7 +796,9 @@ async fn paused_holds_changes_and_a_pool_config_change_rolls_only_that_pool() {
             .then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // A held step is looked at again every 5 s: the checks below come after a whole
+    // reconcile of the paused spec, one that would have rolled pods were pause ignored.
+    common::a_whole_reconcile("the paused cluster", || async { operator.reconciles() }).await;
     assert_eq!(
         uids(&env, "sales").await,
         before,
@@ -764,7 +815,9 @@ async fn paused_holds_changes_and_a_pool_config_change_rolls_only_that_pool() {
     let cluster = env.cluster("sales").await;
     assert_eq!(condition(&cluster, PROGRESSING).unwrap().reason, "Paused");
 
-    // Back to the running image and unpaused: nothing to do, nothing restarts.
+    // Back to the running image and unpaused: nothing to do, nothing restarts. (The
+    // status below is written by a reconcile of this generation after its step, so a
+    // reconcile that could have restarted pods ran before the uids are compared.)
     env.apply_cluster("sales", small(OLD_IMAGE)).await;
     env.eventually("Paused to clear", || async {
         let cluster = env.cluster("sales").await;
@@ -855,6 +908,7 @@ async fn auth_keeps_passwords_in_secrets_and_a_rotation_rolls_only_the_pools_usi
         .then_some(())
     })
     .await;
+    // That condition is written by the reconcile that found the Secret missing.
     assert!(env.sets("sales").await.is_empty());
 
     put_users(&env, "admin-pw-1", "reader-pw-1").await;
@@ -962,7 +1016,10 @@ async fn shrinking_a_server_pool_waits_for_pinot_and_stopping_scales_to_zero() {
         })
         .await;
     assert!(message.contains("unreachable"), "{message}");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A blocked shrink is retried every 15 s: the checks below come after a whole
+    // reconcile that saw the shrink after it was reported, not a fixed 3 s that
+    // usually holds none.
+    common::a_whole_reconcile("the blocked shrink", || async { operator.reconciles() }).await;
     let cold = env
         .api::<StatefulSet>()
         .get("ops-server-cold")
@@ -1130,7 +1187,29 @@ async fn against_a_real_pinot_health_reads_segment_states_and_a_drain_moves_segm
             .tags
             .is_empty()
     );
-    let PinotView::Reachable(snapshot) = read_view(&client).await else {
+    // `Done` says the host is out of the ideal state and the external view; a
+    // single-replica table moves with downtime, so the segment may still be loading on
+    // `other`. Wait for Pinot's external view to show it ONLINE there (the event the
+    // verdicts below read) rather than reading the view once, a race on a busy machine.
+    let loaded = format!("the moved segment ONLINE on {other}");
+    let snapshot = poll(&loaded, || async {
+        let view = read_view(&client).await;
+        let PinotView::Reachable(snapshot) = &view else {
+            return Err(format!("{view:?}"));
+        };
+        let states = snapshot.tables.iter().find(|t| t.name == table).unwrap();
+        let online = states.ideal.iter().all(|(segment, hosts)| {
+            let state = states.external.get(segment).and_then(|h| h.get(&other));
+            !hosts.contains_key(&other) || state.is_some_and(|s| s == "ONLINE")
+        });
+        if online {
+            Ok(view)
+        } else {
+            Err(format!("{states:?}"))
+        }
+    })
+    .await;
+    let PinotView::Reachable(snapshot) = snapshot else {
         panic!("Pinot unreachable");
     };
     let states = snapshot.tables.iter().find(|t| t.name == table).unwrap();
@@ -1181,17 +1260,12 @@ fn drain_table(name: &str) -> Value {
 }
 
 /// Polls `check` every second for up to two minutes.
-async fn poll<T, F, Fut>(what: &str, mut check: F) -> T
+async fn poll<T, P, F, Fut>(what: &str, check: F) -> T
 where
+    P: Probe<T>,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
+    Fut: Future<Output = P>,
 {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    let (timeout, interval) = (Duration::from_secs(120), Duration::from_secs(1));
+    wait::eventually(what, timeout, interval, check).await
 }

@@ -3,14 +3,16 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::{PinotSchema, PinotTable, PinotTenant};
 use common::{Harness, events_schema, eventually, resource};
 use pinot_client::{TableType, TenantRole};
 use serde_json::{Value, json};
 use testenv::pinot::Pinot;
+use testenv::wait;
 use tokio::sync::RwLock;
 
 /// Tests share one Pinot; the outage test stops its controller, so it runs alone.
@@ -213,7 +215,12 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
         .await;
     let before = h.api::<PinotTable>().get("events").await.unwrap();
     let reads = calls(&h, "GET /tables/{name}");
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    // The window is two resyncs reading the table (the only one here), however long
+    // they take, rather than a fixed 10 s.
+    eventually("two resyncs of the table", || async {
+        calls(&h, "GET /tables/{name}") >= reads + 2
+    })
+    .await;
     assert!(
         calls(&h, "GET /tables/{name}") >= reads + 2,
         "resyncs ran in the window"
@@ -504,29 +511,46 @@ const QUERY_SETTLE: Duration = Duration::from_secs(90);
 /// after [`QUERY_SETTLE`] with the last answer.
 async fn wait_count(table: &str, filter: &str, expected: u64) {
     let sql = format!("SELECT COUNT(*) FROM {table} {filter}");
-    let deadline = Instant::now() + QUERY_SETTLE;
-    loop {
-        let count = Pinot::shared().query_count(&sql).await;
-        if matches!(count, Ok(n) if n == expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sql} never answered {expected}; last: {count:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let interval = Duration::from_millis(500);
+    wait::eventually(
+        &format!("{sql} = {expected}"),
+        QUERY_SETTLE,
+        interval,
+        || async {
+            match Pinot::shared().query_count(&sql).await {
+                Ok(n) if n == expected => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
 }
 
-/// The count stays `expected` over a few seconds: nothing new was consumed. A bounded
-/// look, since absence cannot be awaited.
-async fn count_stays(table: &str, expected: u64) {
+/// The count stays `expected` while the operator resyncs the paused table: nothing new
+/// was consumed, nor was consumption resumed. Absence cannot be awaited, so the window
+/// is at least 8 looks 500 ms apart and lasts until the REALTIME tables' resyncs read
+/// the pause status 4 more times (both tables read it at every resync, so about two
+/// resyncs each, each one a chance to resume the table by mistake).
+async fn count_stays(h: &Harness, table: &str, expected: u64) {
     let sql = format!("SELECT COUNT(*) FROM {table}");
-    for _ in 0..8 {
+    let reads = calls(h, PAUSE_STATUS);
+    let looks = Cell::new(0);
+    let what = format!("{sql} to stay {expected} over two resyncs");
+    wait::eventually(&what, QUERY_SETTLE, Duration::from_millis(500), || async {
         let count = Pinot::shared().query_count(&sql).await.unwrap();
         assert_eq!(count, expected, "{sql}: consumed while paused");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        looks.set(looks.get() + 1);
+        let resyncs = calls(h, PAUSE_STATUS) - reads;
+        if looks.get() >= 8 && resyncs >= 4 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} looks, {resyncs} pause-status reads",
+                looks.get()
+            ))
+        }
+    })
+    .await
 }
 
 /// Successful calls the operator made to `endpoint` (e.g. `"GET /tables/{name}/pauseStatus"`),
@@ -661,7 +685,7 @@ async fn realtime_upsert_table_consumes_from_kafka() {
     // Produced while paused (v10, v11 update o0, o1; v12..v15 are orders o6..o9): not consumed.
     let later = orders(10..16, |i| if i < 12 { i - 10 } else { i - 6 });
     pinot.produce_json(&name, Some("order_id"), &later).await;
-    count_stays(&name, 6).await;
+    count_stays(&h, &name, 6).await;
 
     // A table change while paused (an inverted index on status): applied, still paused.
     let mut indexed = upsert.clone();
@@ -685,7 +709,7 @@ async fn realtime_upsert_table_consumes_from_kafka() {
         json!(["status"])
     );
     assert!(h.pinot.pause_status(&name).await.unwrap().pause_flag);
-    count_stays(&name, 6).await;
+    count_stays(&h, &name, 6).await;
 
     // Resume: consumption continues where it stopped, nothing produced meanwhile is lost.
     h.apply(resource(

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use api::PinotCluster;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use pinot_client::{ClientConfig, PinotClient, TableType};
@@ -275,16 +275,24 @@ struct PodLife {
     graceful_delete: bool,
 }
 
+/// Annotation the test writes on a pod as a marker in the pod watch (see
+/// [`PodTracker::caught_up`]).
+const BARRIER: &str = "reliability.test/barrier";
+
 /// Watches the pods of a namespace and remembers every uid each pod name had.
 struct PodTracker {
     lives: Arc<Mutex<BTreeMap<String, Vec<PodLife>>>>,
+    /// Every value of the [`BARRIER`] annotation the watch delivered.
+    barriers: Arc<Mutex<BTreeSet<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl PodTracker {
     async fn start(client: &Client, ns: &str) -> PodTracker {
         let lives: Arc<Mutex<BTreeMap<String, Vec<PodLife>>>> = Arc::default();
+        let barriers: Arc<Mutex<BTreeSet<String>>> = Arc::default();
         let record = lives.clone();
+        let marks = barriers.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let api: Api<Pod> = Api::namespaced(client.clone(), ns);
         let task = tokio::spawn(async move {
@@ -304,6 +312,9 @@ impl PodTracker {
                 };
                 let graceful = pod.metadata.deletion_timestamp.is_some()
                     && pod.metadata.deletion_grace_period_seconds.unwrap_or(0) > 0;
+                if let Some(mark) = pod.annotations().get(BARRIER) {
+                    marks.lock().unwrap().insert(mark.clone());
+                }
                 let uid = pod.uid().unwrap_or_default();
                 let mut lives = record.lock().unwrap();
                 let lives = lives.entry(pod.name_any()).or_default();
@@ -318,7 +329,24 @@ impl PodTracker {
             }
         });
         ready_rx.await.unwrap();
-        PodTracker { lives, task }
+        PodTracker {
+            lives,
+            barriers,
+            task,
+        }
+    }
+
+    /// Writes `mark` as the [`BARRIER`] annotation of pod `pod` and waits until the
+    /// watch delivers it: a watch delivers changes in order, so every pod change made
+    /// before the mark has been recorded then.
+    async fn caught_up(&self, pods: &Api<Pod>, pod: &str, mark: &str) {
+        annotate(pods, pod, mark).await;
+        let what = format!("the pod watch to deliver barrier {mark}");
+        let interval = Duration::from_millis(100);
+        testenv::wait::eventually(&what, common::POLL_TIMEOUT, interval, || async {
+            self.barriers.lock().unwrap().contains(mark)
+        })
+        .await;
     }
 
     fn finish(self) -> BTreeMap<String, Vec<PodLife>> {
@@ -370,11 +398,30 @@ async fn operator_sigkilled_during_a_rollout_converges_and_restarts_each_pod_onc
     )
     .await;
     assert!(operator.still_running(), "{}", operator.log_tail());
-    // Let a restart in flight, if any, show up in the watch before judging.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Before judging "each pod restarted once": a whole reconcile of the settled
+    // cluster (one that would restart a pod needlessly, were it going to), and the pod
+    // watch caught up with everything done until then, instead of a fixed 2 s. The
+    // annotations go on ZooKeeper's pod, which no rollout restarts; each one makes the
+    // operator reconcile now rather than at its 30 s resync.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let zookeeper = "sales-zookeeper-0";
+    let cluster_reconciles = || async {
+        let text = operator.metrics().await.unwrap_or_default();
+        metric_sum(
+            &text,
+            r#"pinot_operator_reconciles_total{controller="pinotcluster"}"#,
+        )
+    };
+    let nudges = std::cell::Cell::new(0);
+    common::a_whole_reconcile("the settled cluster", || async {
+        nudges.set(nudges.get() + 1);
+        annotate(&pods, zookeeper, &format!("nudge-{}", nudges.get())).await;
+        cluster_reconciles().await
+    })
+    .await;
+    tracker.caught_up(&pods, zookeeper, "judge").await;
     let lives = tracker.finish();
 
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let now = pods.list(&ListParams::default()).await.unwrap().items;
     let mut failures = Vec::new();
     let mut max_uids = 0;
@@ -426,6 +473,15 @@ async fn operator_sigkilled_during_a_rollout_converges_and_restarts_each_pod_onc
         "{failures:#?}\n--- operator log ---\n{}",
         operator.log_tail()
     );
+}
+
+/// Sets the [`BARRIER`] annotation of pod `pod` to `mark`. The operator watches its
+/// pods, so this also makes it reconcile the pod's cluster at once.
+async fn annotate(pods: &Api<Pod>, pod: &str, mark: &str) {
+    let patch = json!({"metadata": {"annotations": {BARRIER: mark}}});
+    pods.patch(pod, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap_or_else(|e| panic!("annotate {pod}: {e}"));
 }
 
 /// Image of rollout `n` (0 is the deployed one).
@@ -606,26 +662,23 @@ impl Content {
     /// given, `reason`) for its current generation.
     async fn wait_all(&self, status: &str, reason: Option<&str>, diag: impl Fn() -> String) {
         let want = 2 * self.names.len();
-        let deadline = Instant::now() + common::POLL_TIMEOUT;
-        loop {
+        let what = format!("all {want} objects Synced={status}/{reason:?}");
+        common::poll(&what, diag, || async {
             let last = self.synced().await;
             let matching = last
                 .values()
                 .filter(|(s, r)| s == status && reason.is_none_or(|want| r == want))
                 .count();
             if last.len() == want && matching == want {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for all {want} objects Synced={status}/{reason:?}: {:#?}\n{}",
-                last.iter()
-                    .filter(|(_, (s, _))| s != status)
-                    .collect::<Vec<_>>(),
-                diag()
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+            let others: Vec<_> = last.iter().filter(|(_, (s, _))| s != status).collect();
+            Err(format!(
+                "{} objects, {matching} matching: {others:#?}",
+                last.len()
+            ))
+        })
+        .await
     }
 
     /// Our schemas and tables in Pinot (by name).

@@ -15,6 +15,7 @@ use kube::api::{Api, ObjectMeta, PostParams};
 use serde_json::json;
 use testenv::kubernetes::Kubernetes;
 use testenv::pinot::Pinot;
+use testenv::wait;
 
 const SECRET_PASSWORD: &str = "pinot-s3cr3t-do-not-log";
 
@@ -67,19 +68,20 @@ impl Operator {
         Some((response.status().as_u16(), response.text().await.ok()?))
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    async fn terminate(&mut self) -> std::process::ExitStatus {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "operator did not exit within 30s of SIGTERM:\n{}",
-            self.logs()
-        );
+        let (child, log) = (&mut self.child, &self.log);
+        let (timeout, interval) = (Duration::from_secs(30), Duration::from_millis(100));
+        let logs = || std::fs::read_to_string(log).unwrap_or_default();
+        wait::eventually_with(
+            "the operator to exit on SIGTERM",
+            timeout,
+            interval,
+            logs,
+            || std::future::ready(child.try_wait().unwrap()),
+        )
+        .await
     }
 }
 
@@ -180,7 +182,7 @@ async fn two_replicas_elect_one_leader_and_fail_over_and_never_leak_credentials(
     );
 
     // SIGTERM: the leader exits cleanly and the standby takes over.
-    assert!(a.terminate().success(), "{}", a.logs());
+    assert!(a.terminate().await.success(), "{}", a.logs());
     eventually("replica-b takes over", || async {
         lease_holder(&h.client, &h.ns).await.as_deref() == Some("replica-b")
     })
@@ -205,5 +207,5 @@ async fn two_replicas_elect_one_leader_and_fail_over_and_never_leak_credentials(
             "{what} contains the password"
         );
     }
-    assert!(b.terminate().success());
+    assert!(b.terminate().await.success());
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::common::condition::SYNCED;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -11,11 +11,12 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, Resource, ResourceExt};
 use pinot_client::{Auth, ClientConfig, PinotClient};
 use pinot_operator::context::Context;
-use pinot_operator::metrics::Metrics;
+use pinot_operator::metrics::{ControllerLabels, Metrics};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use testenv::kubernetes::Kubernetes;
 use testenv::pinot::Pinot;
+use testenv::wait;
 use tokio_util::sync::CancellationToken;
 
 /// Installs (server-side applies) every CRD and waits until each is established.
@@ -166,20 +167,20 @@ impl Harness {
             + serde::Serialize,
     {
         let api = self.api::<K>();
-        let mut last = Value::Null;
-        for _ in 0..120 {
+        let what = format!("{name}: Synced {status}/{reason}");
+        let message = wait::eventually(&what, WAIT_TIMEOUT, WAIT_INTERVAL, || async {
             let obj = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
             let generation = obj.pointer("/metadata/generation").cloned();
             let conditions = obj
                 .pointer("/status/conditions")
                 .cloned()
                 .unwrap_or(json!([]));
-            if let Some(c) = conditions
+            let synced = conditions
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|c| c["type"] == SYNCED)
-            {
+                .find(|c| c["type"] == SYNCED);
+            if let Some(c) = synced {
                 // A success is followed by `InSync` at the next resync; the Event keeps
                 // what happened (Created/Updated), so accept either and check the Event.
                 let reason_matches =
@@ -188,16 +189,16 @@ impl Harness {
                     && reason_matches
                     && c["observedGeneration"] == generation.clone().unwrap()
                 {
-                    if status == "True" && reason != "InSync" {
-                        self.wait_event(name, reason).await;
-                    }
-                    return c["message"].as_str().unwrap_or_default().to_owned();
+                    return Ok(c["message"].as_str().unwrap_or_default().to_owned());
                 }
             }
-            last = conditions;
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            Err(format!("conditions {conditions:#}"))
+        })
+        .await;
+        if status == "True" && reason != "InSync" {
+            self.wait_event(name, reason).await;
         }
-        panic!("{name}: Synced never became {status}/{reason}; last conditions: {last:#}");
+        message
     }
 
     /// Waits until an Event with `reason` was recorded for object `name`.
@@ -286,19 +287,17 @@ pub fn resource(kind: &str, name: &str, spec: Value) -> Value {
     json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
 }
 
+/// How long [`eventually`] and [`Harness::wait_synced`] wait, and how often they look.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+const WAIT_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Polls `check` every 500 ms for up to 60 s.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..120 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("timed out waiting for {what}");
+    wait::eventually(what, WAIT_TIMEOUT, WAIT_INTERVAL, check).await
 }
 
 /// How long [`poll`] waits: a rollout or a recovery on a loaded machine takes minutes.
@@ -306,21 +305,49 @@ pub const POLL_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Polls `check` every 250 ms until it yields, panicking with `diag()` after
 /// [`POLL_TIMEOUT`].
-pub async fn poll<T, F, Fut>(what: &str, diag: impl Fn() -> String, mut check: F) -> T
+pub async fn poll<T, P, F, Fut>(what: &str, diag: impl FnOnce() -> String, check: F) -> T
 where
+    P: wait::Probe<T>,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: std::future::Future<Output = P>,
 {
-    let deadline = Instant::now() + POLL_TIMEOUT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
+    let interval = Duration::from_millis(250);
+    wait::eventually_with(what, POLL_TIMEOUT, interval, diag, check).await
+}
+
+/// Reconciles of `controller` (`pinotcluster`, `pinotschema`, ...) that finished so
+/// far, from the in-process operator's `pinot_operator_reconciles_total`.
+pub fn reconciles(metrics: &Metrics, controller: &'static str) -> u64 {
+    metrics
+        .reconciles
+        .get_or_create(&ControllerLabels { controller })
+        .get()
+}
+
+/// Waits until the reconcile counter `count` of a controller with one object has risen
+/// by 2 from its value now, i.e. until at least one whole reconcile of that object ran
+/// after this call: the first increment may finish a reconcile that was already under
+/// way (and saw an older state); a controller never runs two reconciles of one object
+/// at once, so the second one started after this call. A check that nothing happened ("no pod restarted", "no
+/// write") waits on this first, so its window provably holds a reconcile that could
+/// have done the thing, instead of a fixed sleep that may hold none.
+pub async fn a_whole_reconcile<F, Fut>(what: &str, count: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    let from = count().await;
+    let what = format!(
+        "a whole reconcile of {what} (counter from {from} to {})",
+        from + 2
+    );
+    wait::eventually(&what, POLL_TIMEOUT, WAIT_INTERVAL, || async {
+        let now = count().await;
+        if now >= from + 2 {
+            Ok(now)
+        } else {
+            Err(format!("counter at {now}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {POLL_TIMEOUT:?} waiting for {what}\n{}",
-            diag()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
 }
