@@ -7,6 +7,7 @@ pub mod conditions;
 pub mod content;
 pub mod context;
 pub mod crd;
+pub mod hash;
 pub mod http;
 pub mod metrics;
 pub mod rbac;
