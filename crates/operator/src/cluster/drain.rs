@@ -137,7 +137,7 @@ mod tests {
     };
 
     fn pools() -> Vec<DesiredPool> {
-        let cluster = serde_yaml::from_str(crate::cluster::build::tests::HETEROGENEOUS).unwrap();
+        let cluster = serde_norway::from_str(crate::cluster::build::tests::HETEROGENEOUS).unwrap();
         build(&cluster, &Default::default()).unwrap().pools
     }
 

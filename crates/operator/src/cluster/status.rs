@@ -267,7 +267,7 @@ mod tests {
     use crate::cluster::observe::{ObservedPod, ObservedPool, ObservedSet};
 
     fn cluster(yaml: &str) -> PinotCluster {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     /// Every pool exists with all pods ready on `image`, revision r2.
