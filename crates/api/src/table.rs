@@ -114,8 +114,22 @@ pub struct SegmentsConfig {
     pub rest: BTreeMap<String, Value>,
 }
 
-/// Pinot table type.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+/// Pinot table type. Serialised and displayed as Pinot spells it: `OFFLINE`/`REALTIME`,
+/// so the CRD field and Pinot's REST API share this one type (`pinot_client::TableType`
+/// re-exports it).
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TableType {
     Offline,
@@ -128,6 +142,22 @@ impl TableType {
             TableType::Offline => "OFFLINE",
             TableType::Realtime => "REALTIME",
         }
+    }
+
+    /// Pinot's physical table name: `events` -> `events_OFFLINE`. Idempotent.
+    pub fn table_name_with_type(self, raw_name: &str) -> String {
+        let suffix = format!("_{}", self.as_str());
+        if raw_name.ends_with(&suffix) {
+            raw_name.to_owned()
+        } else {
+            format!("{raw_name}{suffix}")
+        }
+    }
+}
+
+impl std::fmt::Display for TableType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -12,7 +12,7 @@ pub fn file_name(crd: &CustomResourceDefinition) -> String {
 
 /// One CRD as a YAML document.
 pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
-    serde_yaml::to_string(crd).expect("a CRD serializes to YAML")
+    serde_norway::to_string(crd).expect("a CRD serializes to YAML")
 }
 
 /// All CRDs as one multi-document YAML stream.

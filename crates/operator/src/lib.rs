@@ -7,6 +7,7 @@ pub(crate) mod conditions;
 pub(crate) mod content;
 pub mod context;
 pub mod crd;
+pub(crate) mod hash;
 pub(crate) mod http;
 pub mod metrics;
 #[cfg(test)]

@@ -4,38 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A Pinot table type. Serialised and displayed as Pinot spells it: `OFFLINE`/`REALTIME`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum TableType {
-    Offline,
-    Realtime,
-}
-
-impl TableType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TableType::Offline => "OFFLINE",
-            TableType::Realtime => "REALTIME",
-        }
-    }
-
-    /// Pinot's physical table name: `events` -> `events_OFFLINE`. Idempotent.
-    pub fn table_name_with_type(self, raw_name: &str) -> String {
-        let suffix = format!("_{}", self.as_str());
-        if raw_name.ends_with(&suffix) {
-            raw_name.to_owned()
-        } else {
-            format!("{raw_name}{suffix}")
-        }
-    }
-}
-
-impl fmt::Display for TableType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A Pinot table type: the CRD crate's, which already spells it as Pinot does, so the
+/// operator passes a `PinotTable`'s type straight through.
+pub use api::table::TableType;
 
 /// Which kind of instances a tenant groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -50,6 +21,17 @@ impl TenantRole {
         match self {
             TenantRole::Server => "SERVER",
             TenantRole::Broker => "BROKER",
+        }
+    }
+}
+
+/// The CRD's role (`Server`/`Broker`, Kubernetes enum style) as Pinot's (`SERVER`/
+/// `BROKER`). Two types rather than one because their serialised spellings differ.
+impl From<api::tenant::TenantRole> for TenantRole {
+    fn from(role: api::tenant::TenantRole) -> TenantRole {
+        match role {
+            api::tenant::TenantRole::Server => TenantRole::Server,
+            api::tenant::TenantRole::Broker => TenantRole::Broker,
         }
     }
 }

@@ -1,90 +1,47 @@
-//! The HTTP layer against a scripted local HTTP server: retries, auth, status mapping
-//! and the observer. (Pinot's real behaviour is covered by `tests/pinot.rs`.)
+//! The HTTP layer against a scripted local HTTP server (wiremock): retries, auth,
+//! status mapping and the observer. (Pinot's real behaviour is covered by
+//! `tests/pinot.rs`.)
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pinot_client::{Auth, CallObserver, CallOutcome, ClientConfig, PinotClient, TableType};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::any};
 
-/// A request as the server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    head: String,
-    body: String,
-}
-
-impl Seen {
-    fn request_line(&self) -> &str {
-        self.head.lines().next().unwrap_or_default()
+/// A server answering the `n`th request with the `n`th `(status, body)` (as JSON) and
+/// any request past the script with wiremock's empty 404.
+async fn serve(replies: Vec<(u16, &'static str)>) -> MockServer {
+    let server = MockServer::start().await;
+    // Mocks of equal priority match in the order they were mounted, and each one
+    // answers once.
+    for (status, body) in replies {
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(status).set_body_raw(body, "application/json"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
     }
+    server
+}
 
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
+/// The requests the server received, in order.
+async fn seen(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.expect("recording is on")
+}
+
+/// `METHOD /path?query` as sent (the path still percent-encoded).
+fn request_line(request: &Request) -> String {
+    let url = &request.url;
+    match url.query() {
+        Some(query) => format!("{} {}?{query}", request.method, url.path()),
+        None => format!("{} {}", request.method, url.path()),
     }
 }
 
-/// Answers each connection with the next scripted `(status, body)`.
-struct Script {
-    url: url::Url,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-async fn serve(replies: Vec<(u16, &'static str)>) -> Script {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap())
-        .parse()
-        .unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let mut replies: VecDeque<_> = replies.into();
-    tokio::spawn(async move {
-        while let Some((status, body)) = replies.pop_front() {
-            let (stream, _) = listener.accept().await.unwrap();
-            let request = answer(stream, status, body).await;
-            log.lock().unwrap().push(request);
-        }
-    });
-    Script { url, seen }
-}
-
-async fn answer(mut stream: TcpStream, status: u16, body: &str) -> Seen {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.unwrap();
-        buffer.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        assert!(n > 0, "connection closed before the request head ended");
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let mut seen = Seen {
-        head,
-        body: String::new(),
-    };
-    let length: usize = seen
-        .header("content-length")
-        .map_or(0, |v| v.parse().unwrap());
-    while buffer.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.unwrap();
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    seen.body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
-    let response = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await.unwrap();
-    seen
+fn header(request: &Request, name: &str) -> Option<String> {
+    let value = request.headers.get(name)?;
+    Some(value.to_str().unwrap().to_owned())
 }
 
 #[derive(Default)]
@@ -96,8 +53,12 @@ impl CallObserver for Recorder {
     }
 }
 
-fn client(script: &Script, observer: Option<Arc<Recorder>>) -> PinotClient {
-    let mut config = ClientConfig::new(script.url.clone());
+fn url(server: &MockServer) -> url::Url {
+    server.uri().parse().unwrap()
+}
+
+fn client(server: &MockServer, observer: Option<Arc<Recorder>>) -> PinotClient {
+    let mut config = ClientConfig::new(url(server));
     config.retry_backoff = Duration::from_millis(10);
     config.observer = observer.map(|o| o as Arc<dyn CallObserver>);
     PinotClient::new(config).unwrap()
@@ -112,7 +73,7 @@ async fn get_is_retried_on_5xx_then_succeeds() {
         .await
         .unwrap();
     assert_eq!(names, ["a", "b"]);
-    assert_eq!(script.seen.lock().unwrap().len(), 3);
+    assert_eq!(seen(&script).await.len(), 3);
     assert_eq!(
         *recorder.0.lock().unwrap(),
         [("GET /schemas", CallOutcome::Ok)]
@@ -129,11 +90,7 @@ async fn retries_are_bounded() {
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.to_string(), "GET /schemas: HTTP 500: boom");
-    assert_eq!(
-        script.seen.lock().unwrap().len(),
-        4,
-        "1 attempt + 3 retries"
-    );
+    assert_eq!(seen(&script).await.len(), 4, "1 attempt + 3 retries");
     assert_eq!(
         *recorder.0.lock().unwrap(),
         [("GET /schemas", CallOutcome::HttpError(500))]
@@ -152,7 +109,7 @@ async fn client_errors_are_not_retried() {
         .await
         .unwrap_err();
     assert!(err.is_conflict(), "{err}");
-    assert_eq!(script.seen.lock().unwrap().len(), 1);
+    assert_eq!(seen(&script).await.len(), 1);
 }
 
 #[tokio::test]
@@ -163,13 +120,13 @@ async fn creating_post_is_not_retried_on_5xx() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(script.seen.lock().unwrap().len(), 1);
+    assert_eq!(seen(&script).await.len(), 1);
 }
 
 #[tokio::test]
 async fn requests_carry_auth_json_and_escaped_names() {
     let script = serve(vec![(200, r#"{"status":"ok"}"#)]).await;
-    let mut config = ClientConfig::new(script.url.clone());
+    let mut config = ClientConfig::new(url(&script));
     config.auth = Some(Auth::Bearer("tok3n".into()));
     let client = PinotClient::new(config).unwrap();
     let schema = json!({"schemaName": "a/b"});
@@ -184,37 +141,31 @@ async fn requests_carry_auth_json_and_escaped_names() {
         )
         .await
         .unwrap();
-    let seen = script.seen.lock().unwrap()[0].clone();
+    let seen = seen(&script).await.remove(0);
+    assert_eq!(request_line(&seen), "PUT /schemas/a%2Fb?reload=true");
     assert_eq!(
-        seen.request_line(),
-        "PUT /schemas/a%2Fb?reload=true HTTP/1.1"
-    );
-    assert_eq!(
-        seen.header("authorization").as_deref(),
+        header(&seen, "authorization").as_deref(),
         Some("Bearer tok3n")
     );
     assert_eq!(
-        seen.header("content-type").as_deref(),
+        header(&seen, "content-type").as_deref(),
         Some("application/json")
     );
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&seen.body).unwrap(),
-        schema
-    );
+    assert_eq!(seen.body_json::<serde_json::Value>().unwrap(), schema);
 }
 
 #[tokio::test]
 async fn basic_auth_from_the_url() {
     let script = serve(vec![(200, "OK")]).await;
-    let mut url = script.url.clone();
+    let mut url = url(&script);
     url.set_username("admin").unwrap();
     url.set_password(Some("verysecret")).unwrap();
     let client = PinotClient::new(ClientConfig::new(url)).unwrap();
     client.health().await.unwrap();
-    let seen = script.seen.lock().unwrap()[0].clone();
+    let seen = seen(&script).await.remove(0);
     // base64("admin:verysecret")
     assert_eq!(
-        seen.header("authorization").as_deref(),
+        header(&seen, "authorization").as_deref(),
         Some("Basic YWRtaW46dmVyeXNlY3JldA==")
     );
 }
@@ -235,11 +186,8 @@ async fn missing_objects_are_none_in_both_pinot_styles() {
         client.get_table("t", TableType::Offline).await.unwrap(),
         None
     );
-    let seen = script.seen.lock().unwrap();
-    assert_eq!(
-        seen[0].request_line(),
-        "GET /tables/t?type=OFFLINE HTTP/1.1"
-    );
+    let seen = seen(&script).await;
+    assert_eq!(request_line(&seen[0]), "GET /tables/t?type=OFFLINE");
 }
 
 #[tokio::test]
@@ -273,18 +221,13 @@ async fn refused_connection_is_unreachable() {
 
 #[tokio::test]
 async fn timeouts_are_unreachable() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap())
-        .parse()
-        .unwrap();
-    // Accept connections but never answer.
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        loop {
-            held.push(listener.accept().await.unwrap());
-        }
-    });
-    let mut config = ClientConfig::new(url);
+    // Answers, but long after the client's timeout.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&server)
+        .await;
+    let mut config = ClientConfig::new(url(&server));
     config.timeout = Duration::from_millis(200);
     config.max_retries = 0;
     let err = PinotClient::new(config)

@@ -35,8 +35,8 @@ pub mod real_node;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -47,6 +47,7 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use tempfile::TempDir;
 
 use crate::process::{free_port, port_open};
+use crate::shared::{self, Environment, Shared, lock};
 use crate::wait::on_own_runtime;
 use cluster::wait_until;
 use control_plane::{Binaries, EtcdPorts, Layout, Processes};
@@ -91,8 +92,8 @@ pub struct KubernetesOptions {
     pub real_node: bool,
 }
 
-static SHARED: OnceLock<Result<Kubernetes, String>> = OnceLock::new();
-static SHARED_REAL_NODE: OnceLock<Result<Kubernetes, String>> = OnceLock::new();
+static SHARED: Shared<Kubernetes> = Shared::new();
+static SHARED_REAL_NODE: Shared<Kubernetes> = Shared::new();
 
 impl Kubernetes {
     /// Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK on
@@ -147,7 +148,7 @@ impl Kubernetes {
     /// reason and the components' log tails if it cannot start; every later caller
     /// gets the same panic rather than a second slow attempt.
     pub fn shared() -> &'static Kubernetes {
-        shared_in(&SHARED, KubernetesOptions::default(), teardown_shared)
+        shared_in(&SHARED, KubernetesOptions::default())
     }
 
     /// Like [`Kubernetes::shared`], with a real node. A test binary uses one or the
@@ -155,7 +156,7 @@ impl Kubernetes {
     /// what keeps start-up cost down.
     pub fn shared_with_real_node() -> &'static Kubernetes {
         let options = KubernetesOptions { real_node: true };
-        shared_in(&SHARED_REAL_NODE, options, teardown_shared_real_node)
+        shared_in(&SHARED_REAL_NODE, options)
     }
 
     /// Whether this environment has a real node.
@@ -290,18 +291,15 @@ impl Kubernetes {
         let _ = lock(&self.dir).take().map(TempDir::keep);
         std::mem::forget(self);
     }
+}
 
+impl Environment for Kubernetes {
     /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).
-    /// Idempotent, and never panics: it also runs from `atexit`.
     fn teardown(&self) {
         drop(lock(&self.provisioner).take());
         drop(lock(&self.real_node).take());
         lock(&self.processes).kill_all();
-        let dir = lock(&self.dir).take();
-        if std::env::var_os("TESTENV_KEEP").is_some() {
-            let _ = dir.map(TempDir::keep);
-        }
-        // Otherwise `dir` is dropped here, which deletes it.
+        shared::remove_dir(&self.dir);
     }
 }
 
@@ -311,54 +309,17 @@ impl Drop for Kubernetes {
     }
 }
 
-/// The environment in `cell`, started with `options` on first use; `teardown` is
-/// registered with `atexit` because statics are never dropped: without it the
-/// directory (etcd data, logs, volumes) and a real node would be left behind.
-fn shared_in(
-    cell: &'static OnceLock<Result<Kubernetes, String>>,
-    options: KubernetesOptions,
-    teardown: extern "C" fn(),
-) -> &'static Kubernetes {
-    let result = cell.get_or_init(|| {
-        let result = Kubernetes::start_with(options).map_err(|e| format!("{e:#}"));
-        if let Ok(kubernetes) = &result {
-            eprintln!(
-                "testenv: Kubernetes ready in {:.1?} (kubeconfig {})",
-                kubernetes.startup,
-                kubernetes.kubeconfig.display()
-            );
-            // SAFETY: registers a plain `extern "C"` function that never unwinds.
-            unsafe { libc::atexit(teardown) };
-        }
-        result
-    });
-    match result {
-        Ok(kubernetes) => kubernetes,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-extern "C" fn teardown_shared() {
-    teardown_cell(&SHARED);
-}
-
-extern "C" fn teardown_shared_real_node() {
-    teardown_cell(&SHARED_REAL_NODE);
-}
-
-fn teardown_cell(cell: &OnceLock<Result<Kubernetes, String>>) {
-    if let Some(Ok(kubernetes)) = cell.get() {
-        // Unwinding out of an `extern "C"` function aborts; teardown does not panic,
-        // but a poisoned lock or a panicking drop must not turn exit into an abort.
-        let _ = std::panic::catch_unwind(|| kubernetes.teardown());
-    }
-}
-
-/// A lock that survives a panic in another holder: teardown must always proceed.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The environment in `cell`, started with `options` on first use.
+fn shared_in(cell: &'static Shared<Kubernetes>, options: KubernetesOptions) -> &'static Kubernetes {
+    cell.get_or_start(|| {
+        let kubernetes = Kubernetes::start_with(options)?;
+        eprintln!(
+            "testenv: Kubernetes ready in {:.1?} (kubeconfig {})",
+            kubernetes.startup,
+            kubernetes.kubeconfig.display()
+        );
+        Ok(kubernetes)
+    })
 }
 
 /// A client for the cluster in `kubeconfig`.

@@ -10,5 +10,6 @@ pub mod kubernetes;
 pub mod load;
 pub mod pinot;
 pub mod process;
+mod shared;
 pub mod versions;
 pub mod wait;

@@ -36,13 +36,14 @@ mod probe;
 mod processes;
 mod runtime;
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::process::port_open;
+use crate::shared::{self, Environment, Shared, lock};
 use crate::wait::on_own_runtime;
 use jvm::Jars;
 use layout::{HOST, Layout, Ports, SERVERS, instance_id};
@@ -80,7 +81,7 @@ pub struct Pinot {
     dir: Mutex<Option<TempDir>>,
 }
 
-static SHARED: OnceLock<Result<Pinot, String>> = OnceLock::new();
+static SHARED: Shared<Pinot> = Shared::new();
 
 impl Pinot {
     /// Starts ZooKeeper, a controller, a broker, two servers and one minion as real JVMs
@@ -132,20 +133,7 @@ impl Pinot {
     /// the JVMs' log tails if it cannot start; every later caller gets the same panic
     /// rather than a second slow attempt.
     pub fn shared() -> &'static Pinot {
-        let result = SHARED.get_or_init(|| {
-            let result = Pinot::start().map_err(|e| format!("{e:#}"));
-            if result.is_ok() {
-                // Statics are never dropped; without this every test run would leave its
-                // directory (ZooKeeper data, segments, logs) behind.
-                // SAFETY: registers a plain `extern "C"` function that never unwinds.
-                unsafe { libc::atexit(teardown_shared) };
-            }
-            result
-        });
-        match result {
-            Ok(pinot) => pinot,
-            Err(e) => panic!("{e}"),
-        }
+        SHARED.get_or_start(Pinot::start)
     }
 
     /// `http://127.0.0.1:<port>` of the controller (REST API and `/health`).
@@ -366,16 +354,13 @@ impl Pinot {
             panic!("{e:#}");
         }
     }
+}
 
+impl Environment for Pinot {
     /// Stops everything and removes the directory (unless `TESTENV_KEEP` is set).
-    /// Idempotent, and never panics: it also runs from `atexit`.
     fn teardown(&self) {
         lock(&self.processes).kill_all();
-        let dir = lock(&self.dir).take();
-        if std::env::var_os("TESTENV_KEEP").is_some() {
-            let _ = dir.map(TempDir::keep);
-        }
-        // Otherwise `dir` is dropped here, which deletes it.
+        shared::remove_dir(&self.dir);
     }
 }
 
@@ -383,21 +368,6 @@ impl Drop for Pinot {
     fn drop(&mut self) {
         self.teardown();
     }
-}
-
-extern "C" fn teardown_shared() {
-    if let Some(Ok(pinot)) = SHARED.get() {
-        // Unwinding out of an `extern "C"` function aborts; teardown does not panic,
-        // but a poisoned lock or a panicking drop must not turn exit into an abort.
-        let _ = std::panic::catch_unwind(|| pinot.teardown());
-    }
-}
-
-/// A lock that survives a panic in another holder: teardown must always proceed.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn expected_instances(ports: &Ports) -> Vec<String> {

@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use testenv::kubernetes::Kubernetes;
+use testenv::kubernetes::{Kubernetes, READY_DELAY_ANNOTATION};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 const PAUSE: &str = "registry.k8s.io/pause:3.10";
@@ -203,6 +203,42 @@ async fn deleting_a_claim_deletes_its_volume() {
         volumes.get_opt(&volume).await.ok()?.is_none().then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn ready_delay_annotation_holds_a_pod_back() {
+    let k8s = Kubernetes::shared();
+    let ns = k8s.create_namespace("ready-delay").await;
+    let client = k8s.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    for (name, annotations) in [
+        ("prompt", json!({})),
+        ("delayed", json!({ READY_DELAY_ANNOTATION: "6s" })),
+    ] {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": { "name": name, "labels": { "app": name }, "annotations": annotations },
+            "spec": { "containers": [{ "name": "main", "image": PAUSE }] },
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+    }
+    eventually(k8s, &ns, "the pod without a delay ready", || async {
+        ready_pods(&client, &ns, "app=prompt").await.pop()
+    })
+    .await;
+    let delayed = eventually(k8s, &ns, "the delayed pod ready", || async {
+        ready_pods(&client, &ns, "app=delayed").await.pop()
+    })
+    .await;
+    // Timestamps have whole seconds: at least 6s after creation, less a second.
+    let created = delayed.metadata.creation_timestamp.clone().unwrap().0;
+    let ready = (delayed.status.unwrap().conditions.unwrap().into_iter())
+        .find(|c| c.type_ == "Ready")
+        .and_then(|c| c.last_transition_time)
+        .unwrap()
+        .0;
+    let waited = ready.duration_since(created);
+    assert!(waited.as_secs() >= 5, "Ready {waited:?} after creation");
 }
 
 /// A StatefulSet of `replicas` pause pods behind a headless Service, optionally with a

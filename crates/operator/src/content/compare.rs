@@ -7,7 +7,6 @@
 //! hash of the applied spec.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// True when every field of `desired` has an equal value in `actual`.
 pub fn covers(actual: &Value, desired: &Value) -> bool {
@@ -58,10 +57,7 @@ fn as_number(v: &Value) -> Option<f64> {
 }
 
 /// Stable hash of a document (serde_json maps are ordered, so equal documents hash equal).
-pub fn hash(doc: &Value) -> String {
-    let digest = Sha256::digest(doc.to_string().as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::hash::hash;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! table's consumption paused or resumed as `spec.consumption` says.
 
 use crate::stores;
-use api::table::{Consumption, TableDocument, TableType as SpecTableType};
+use api::table::{Consumption, TableDocument};
 use api::{ContentStatus, DeletionPolicy, FollowUp, PinotTable};
 use pinot_client::{RebalanceOptions, Reload, TableType};
 use serde_json::Value;
@@ -38,13 +38,6 @@ fn consumption_note(desired: Consumption, call: Option<ConsumptionCall>) -> Opti
         (Some(ConsumptionCall::Resume), _) => Some("consumption resumed"),
         (None, Consumption::Paused) => Some("consumption is paused"),
         (None, Consumption::Running) => None,
-    }
-}
-
-fn client_type(t: SpecTableType) -> TableType {
-    match t {
-        SpecTableType::Offline => TableType::Offline,
-        SpecTableType::Realtime => TableType::Realtime,
     }
 }
 
@@ -114,7 +107,7 @@ impl ContentResource for PinotTable {
         validate::table(&self.spec.table.to_json())?;
         let desired = pinot_document(&self.spec.table);
         if self.spec.consumption == Consumption::Paused
-            && self.spec.table.table_type != SpecTableType::Realtime
+            && self.spec.table.table_type != TableType::Realtime
         {
             return Err(SyncError::InvalidTable(
                 "consumption: Paused applies to REALTIME tables only".into(),
@@ -129,7 +122,7 @@ impl ContentResource for PinotTable {
             Some(done) => done,
             None => converge_config(self, cx, &desired, &schema_name).await?,
         };
-        if self.spec.table.table_type == SpecTableType::Realtime {
+        if self.spec.table.table_type == TableType::Realtime {
             let (name, desired) = (&self.spec.table.table_name, self.spec.consumption);
             let call = converge_consumption(cx, name, desired).await?;
             if call.is_some() && synced.outcome == Outcome::InSync {
@@ -146,7 +139,7 @@ impl ContentResource for PinotTable {
         let t = &self.spec.table;
         match cx
             .pinot
-            .delete_table(&t.table_name, client_type(t.table_type), None)
+            .delete_table(&t.table_name, t.table_type, None)
             .await
         {
             Ok(()) => Ok(()),
@@ -178,7 +171,7 @@ async fn converge_config(
     let name = &table.spec.table.table_name;
     let observed = cx
         .pinot
-        .get_table(name, client_type(table.spec.table.table_type))
+        .get_table(name, table.spec.table.table_type)
         .await?
         .map(without_type_suffix);
     let plan = plan(desired, observed.as_ref(), cx.applied_hash);
@@ -297,7 +290,7 @@ async fn run_follow_up(
     follow_up: FollowUp,
 ) -> Result<String, SyncError> {
     let t = &table.spec.table;
-    let table_type = client_type(t.table_type);
+    let table_type = t.table_type;
     match follow_up {
         FollowUp::Rebalance => {
             let opts = RebalanceOptions {

@@ -9,13 +9,6 @@ use super::compare::hash;
 use super::error::SyncError;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 
-fn pinot_role(role: SpecRole) -> TenantRole {
-    match role {
-        SpecRole::Server => TenantRole::Server,
-        SpecRole::Broker => TenantRole::Broker,
-    }
-}
-
 /// Pure: the tenant Pinot should have, from the spec.
 pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
     let spec = &tenant.spec;
@@ -115,7 +108,7 @@ impl ContentResource for PinotTenant {
     }
 
     async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
-        let role = pinot_role(self.spec.role);
+        let role = TenantRole::from(self.spec.role);
         match cx.pinot.delete_tenant(&self.spec.name, role).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
@@ -129,7 +122,7 @@ mod tests {
     use super::*;
 
     fn tenant(yaml: &str) -> PinotTenant {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     #[test]

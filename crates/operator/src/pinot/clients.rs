@@ -127,7 +127,7 @@ mod tests {
 
     fn cluster(name: &str) -> PinotCluster {
         let yaml = format!("metadata: {{name: {name}, namespace: ns}}\nspec: {{}}");
-        serde_yaml::from_str(&yaml).unwrap()
+        serde_norway::from_str(&yaml).unwrap()
     }
 
     #[test]

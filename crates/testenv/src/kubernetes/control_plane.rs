@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use serde_norway::Value;
 
 use super::network::{BRIDGE_IP, KWOK_POD_CIDR, SERVICE_CIDR};
 use super::pki::Pki;
@@ -14,21 +16,51 @@ const KWOK_STAGES: &str = include_str!("../../assets/kubernetes/kwok-stages.yaml
 /// Pod annotation delaying the pod-ready stage by a Go duration (`"5s"`, `"1500ms"`);
 /// KWOK's own name for it. Pods without it become Ready at once, as before.
 pub const READY_DELAY_ANNOTATION: &str = "pod-ready.stage.kwok.x-k8s.io/delay";
-/// Where the pod-ready stage's `delay` goes: right before its `next:`.
-const POD_READY_NEXT: &str = "      operator: 'DoesNotExist'\n  next:\n    statusTemplate: |\n      {{ $now := Now }}\n\n      conditions:";
+/// The pod-ready stage's `spec.delay`: KWOK reads the duration from the pod's
+/// [`READY_DELAY_ANNOTATION`], and uses `durationMilliseconds` when it is absent.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StageDelay {
+    duration_milliseconds: u64,
+    duration_from: DurationFrom,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DurationFrom {
+    expression_from: String,
+}
 
 /// The stages KWOK runs: the verbatim defaults, with the pod-ready stage delayed by
-/// [`READY_DELAY_ANNOTATION`] when a pod has it (0 ms otherwise).
+/// [`READY_DELAY_ANNOTATION`] when a pod has it (0 ms otherwise). Edited as YAML
+/// values, not text, so a reformatted asset cannot silently lose the delay.
 fn kwok_stages() -> anyhow::Result<String> {
-    if KWOK_STAGES.matches(POD_READY_NEXT).count() != 1 {
-        bail!("kwok-stages.yaml: cannot find the pod-ready stage to add a readiness delay to");
+    let mut stages = Vec::new();
+    for document in serde_norway::Deserializer::from_str(KWOK_STAGES) {
+        stages.push(Value::deserialize(document).context("kwok-stages.yaml")?);
     }
-    let delay = format!(
-        "      operator: 'DoesNotExist'\n  delay:\n    durationMilliseconds: 0\n    durationFrom:\n      \
-         expressionFrom: '.metadata.annotations[\"{READY_DELAY_ANNOTATION}\"]'\n  next:\n    \
-         statusTemplate: |\n      {{{{ $now := Now }}}}\n\n      conditions:"
-    );
-    Ok(KWOK_STAGES.replacen(POD_READY_NEXT, &delay, 1))
+    let mut pod_ready = stages
+        .iter_mut()
+        .filter(|stage| stage["metadata"]["name"].as_str() == Some("pod-ready"));
+    let (Some(stage), None) = (pod_ready.next(), pod_ready.next()) else {
+        bail!("kwok-stages.yaml: cannot find the pod-ready stage to add a readiness delay to");
+    };
+    let Some(spec) = stage.get_mut("spec").and_then(Value::as_mapping_mut) else {
+        bail!("kwok-stages.yaml: the pod-ready stage has no spec to add a readiness delay to");
+    };
+    let delay = StageDelay {
+        duration_milliseconds: 0,
+        duration_from: DurationFrom {
+            expression_from: format!(".metadata.annotations[\"{READY_DELAY_ANNOTATION}\"]"),
+        },
+    };
+    spec.insert("delay".into(), serde_norway::to_value(delay)?);
+    let mut text = String::new();
+    for stage in &stages {
+        text.push_str("---\n");
+        text.push_str(&serde_norway::to_string(stage)?);
+    }
+    Ok(text)
 }
 
 /// The binaries `tools/build-kubernetes.sh` puts in the cache.
@@ -399,5 +431,45 @@ fn path_flag(flag: &str, path: &Path) -> String {
 impl crate::wait::Supervised for Processes {
     fn ensure_running(&mut self) -> anyhow::Result<()> {
         Processes::ensure_running(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Value> {
+        serde_norway::Deserializer::from_str(text)
+            .map(|document| Value::deserialize(document).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kwok_stages_are_the_defaults_with_a_pod_ready_delay() {
+        let original = parse(KWOK_STAGES);
+        let mut written = parse(&kwok_stages().unwrap());
+        let names: Vec<_> = (written.iter())
+            .map(|stage| stage["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "node-initialize",
+                "node-heartbeat-with-lease",
+                "pod-ready",
+                "pod-complete",
+                "pod-delete"
+            ]
+        );
+        let spec = written[2]["spec"].as_mapping_mut().unwrap();
+        let delay = spec.remove("delay").unwrap();
+        let expected: Value = serde_norway::from_str(
+            "durationMilliseconds: 0\n\
+             durationFrom:\n  expressionFrom: '.metadata.annotations[\"pod-ready.stage.kwok.x-k8s.io/delay\"]'\n",
+        )
+        .unwrap();
+        assert_eq!(delay, expected);
+        // Everything else, the pod-ready stage's status template included, as shipped.
+        assert_eq!(written, original);
     }
 }

@@ -18,6 +18,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context;
+// Standard alphabet with padding (RFC 4648 §4), as HTTP basic auth uses.
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use super::layout::{HOST, Layout, Ports, SERVERS};
 use crate::process::free_port;
@@ -82,7 +85,7 @@ impl BasicAuth {
     pub fn token(&self) -> String {
         format!(
             "Basic {}",
-            base64(format!("{}:{}", self.username, self.password).as_bytes())
+            STANDARD.encode(format!("{}:{}", self.username, self.password))
         )
     }
 }
@@ -361,30 +364,15 @@ fn base_properties(
 
 /// A `.properties` value that commons-configuration 1.x reads back as this one string:
 /// backslashes and list delimiters escaped.
+///
+/// Not the `java-properties` crate (checked: 2.0.0): its writer follows
+/// `java.util.Properties`, which has no list delimiter, so it leaves `,` alone (Pinot
+/// would split the value into a list), and it escapes every space, `:`, `=`, `!` and
+/// `#`, which would change the bytes of every file written. The operator's
+/// `cluster::config::escape_value` is a different escaper on purpose (commas pass
+/// through there, for Pinot's list properties); testenv does not depend on the operator.
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace(',', "\\,")
-}
-
-/// Standard base64 with padding (RFC 4648 §4), as HTTP basic auth uses.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -403,7 +391,7 @@ mod tests {
             ("foobar", "Zm9vYmFy"),
         ];
         for (input, expected) in vectors {
-            assert_eq!(base64(input.as_bytes()), expected, "{input:?}");
+            assert_eq!(STANDARD.encode(input), expected, "{input:?}");
         }
     }
 

@@ -18,7 +18,7 @@ use crate::mock_apiserver::{self, Seen};
 
 fn cluster(extra_spec: &str) -> PinotCluster {
     let yaml = HETEROGENEOUS.replace("\nspec:\n", &format!("\nspec:\n  {extra_spec}\n"));
-    serde_yaml::from_str(&yaml).unwrap()
+    serde_norway::from_str(&yaml).unwrap()
 }
 
 fn context() -> (Arc<Context>, Arc<Mutex<Vec<Seen>>>) {

@@ -180,7 +180,11 @@ pub fn properties_text(header: &str, pairs: &[(String, String)]) -> String {
 
 /// A value must stay on one line: a newline would inject another property. Leading
 /// whitespace is escaped too, since properties readers drop it (a password `" x"`
-/// would otherwise reach Pinot as `"x"`).
+/// would otherwise reach Pinot as `"x"`). Commas pass through: commons-configuration reads
+/// them as list delimiters, and Pinot has list properties (e.g.
+/// `controller.admin.access.control.principals=admin,user`). Not the
+/// `java-properties` crate (checked: 2.0.0): it escapes every space, `:`, `=`, `!` and
+/// `#`, changing the bytes (and so the config hash, restarting every pool on upgrade).
 fn escape_value(value: &str) -> String {
     let escaped = value
         .replace('\\', "\\\\")

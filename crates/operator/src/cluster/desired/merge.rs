@@ -94,13 +94,20 @@ fn merge_storage(
 fn merge_env(base: Option<Vec<EnvVar>>, over: Option<&[EnvVar]>) -> Option<Vec<EnvVar>> {
     let Some(over) = over else { return base };
     let mut merged = base.unwrap_or_default();
+    override_env(&mut merged, over);
+    Some(merged)
+}
+
+/// Environment variables merged by name: each of `over` replaces the variable of the
+/// same name in `vars` where it stands, or is appended. Both the pool-over-role merge
+/// and the user-over-operator merge of pod variables.
+pub(crate) fn override_env<'a>(vars: &mut Vec<EnvVar>, over: impl IntoIterator<Item = &'a EnvVar>) {
     for var in over {
-        match merged.iter_mut().find(|v| v.name == var.name) {
+        match vars.iter_mut().find(|v| v.name == var.name) {
             Some(existing) => *existing = var.clone(),
-            None => merged.push(var.clone()),
+            None => vars.push(var.clone()),
         }
     }
-    Some(merged)
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// Metadata of a generated object: name, namespace, labels and the owner reference
 /// to the `PinotCluster` (so deleting the cluster garbage-collects it).
@@ -23,13 +21,9 @@ pub fn object_meta(
     }
 }
 
-/// Short hex SHA-256 of a value's JSON. Maps are `BTreeMap`s and structs serialize in
-/// declaration order, so equal values always hash equal.
-pub fn hash<T: Serialize + ?Sized>(value: &T) -> String {
-    let json = serde_json::to_vec(value).expect("generated objects serialize");
-    let digest = Sha256::digest(&json);
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
+/// Short hex SHA-256 of a value's JSON: the config and spec hashes stamped on
+/// generated objects.
+pub use crate::hash::hash;
 
 #[cfg(test)]
 mod tests {

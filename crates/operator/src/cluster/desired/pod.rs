@@ -97,12 +97,7 @@ pub fn probes(container: &mut Container, port: &str, readiness: &str, liveness: 
 /// same name replaces the operator's, e.g. to take over `JAVA_OPTS` entirely).
 pub fn env(operator: Vec<EnvVar>, settings: &KubernetesSettings) -> Vec<EnvVar> {
     let mut vars = operator;
-    for var in settings.env.iter().flatten() {
-        match vars.iter_mut().find(|v| v.name == var.name) {
-            Some(existing) => *existing = var.clone(),
-            None => vars.push(var.clone()),
-        }
-    }
+    crate::cluster::desired::merge::override_env(&mut vars, settings.env.iter().flatten());
     vars
 }
 

@@ -49,7 +49,7 @@ spec:
 "#;
 
 pub(super) fn cluster(yaml: &str) -> PinotCluster {
-    serde_yaml::from_str(yaml).unwrap()
+    serde_norway::from_str(yaml).unwrap()
 }
 
 /// The heterogeneous cluster, built.

@@ -136,7 +136,7 @@ mod tests {
     use super::*;
 
     fn spec(yaml: &str) -> PinotClusterSpec {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     #[test]

@@ -271,7 +271,7 @@ mod tests {
     use crate::cluster::observe::workloads::running;
 
     fn cluster(yaml: &str) -> PinotCluster {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     fn find<'a>(

@@ -263,7 +263,7 @@ mod tests {
     use super::*;
 
     fn storage(yaml: &str) -> DeepStorageSpec {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     fn key(name: &str, key: &str) -> SecretKeyRef {
