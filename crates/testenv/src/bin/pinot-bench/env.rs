@@ -1,5 +1,6 @@
 //! The real components every benchmark runs against, and what it reads from them: the
-//! operator's `/metrics`, and its CPU time and memory from `/proc`.
+//! operator's `/metrics`, its CPU time and memory from `/proc`, and the kube-apiserver's
+//! own request counters.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -150,23 +151,29 @@ impl Env {
     /// Blocks until every object of each of `plurals` (this crate's API group) in
     /// `namespace` has condition `Synced=True`, listing them every 250 ms, one kind after
     /// the other (`kubectl wait` on thousands of objects takes minutes of its own).
+    /// Returns how many LISTs it made, which the apiserver counts with the operator's.
     pub fn wait_synced(
         &self,
         client: &kube::Client,
         namespace: &str,
         plurals: &[&str],
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<f64> {
         let deadline = Instant::now() + Duration::from_secs(1800);
         self.runtime.block_on(async {
+            let mut lists = 0.0;
             for plural in plurals {
-                while !all_synced(client, namespace, plural).await? {
+                loop {
+                    lists += 1.0;
+                    if all_synced(client, namespace, plural).await? {
+                        break;
+                    }
                     if Instant::now() > deadline {
                         bail!("{plural} in {namespace} never all Synced");
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
             }
-            Ok(())
+            Ok(lists)
         })
     }
 
@@ -182,6 +189,16 @@ impl Env {
                 .await
         })?;
         Ok(Metrics::parse(&text))
+    }
+
+    /// The kube-apiserver's request counters now (its own `/metrics`, read as admin).
+    pub fn apiserver_requests(&self) -> anyhow::Result<ApiRequests> {
+        let client = self.client()?;
+        let request = http::Request::get("/metrics").body(Vec::new())?;
+        let text = self
+            .runtime
+            .block_on(async move { client.request_text(request).await })?;
+        Ok(ApiRequests::parse(&text))
     }
 
     /// CPU seconds (user + system) the operator used so far.
@@ -351,8 +368,118 @@ impl Metrics {
     }
 }
 
+/// The kube-apiserver's `apiserver_request_total`, summed over response codes. The
+/// operator and the bench share the admin identity, and the metric carries neither user
+/// nor user agent, so the operator's requests are told apart by kind: this API group's
+/// and Events are only the operator's and the bench's (what the bench does in a window
+/// is known and taken off there); Pods, StatefulSets and the rest also serve the
+/// controller-manager and KWOK, and no benchmark that reads these has a managed cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequests {
+    /// The operator's kinds, by `(verb, resource[/subresource])`.
+    pub operator: BTreeMap<(String, String), f64>,
+    /// Every other request: other components' (KWOK node heartbeats, leases,
+    /// controllers), discovery, and these `/metrics` scrapes.
+    pub others: f64,
+}
+
+impl ApiRequests {
+    fn parse(text: &str) -> ApiRequests {
+        let mut requests = ApiRequests::default();
+        for line in text.lines() {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            if !series.starts_with("apiserver_request_total{") {
+                continue;
+            }
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            let label = |name| label_value(series, name).unwrap_or_default();
+            let resource = label("resource");
+            if label("group") != "pinot.operator.dev" && resource != "events" {
+                requests.others += value;
+                continue;
+            }
+            let resource = match label("subresource").as_str() {
+                "" => resource,
+                sub => format!("{resource}/{sub}"),
+            };
+            *requests
+                .operator
+                .entry((label("verb"), resource))
+                .or_default() += value;
+        }
+        requests
+    }
+
+    /// What changed between `before` and `self`.
+    pub fn since(&self, before: &ApiRequests) -> ApiRequests {
+        ApiRequests {
+            operator: self
+                .operator
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v - before.operator.get(k).copied().unwrap_or(0.0),
+                    )
+                })
+                .filter(|(_, v)| *v != 0.0)
+                .collect(),
+            others: self.others - before.others,
+        }
+    }
+
+    fn count(&self, verbs: &[&str]) -> f64 {
+        self.operator
+            .iter()
+            .filter(|((verb, _), _)| verbs.contains(&verb.as_str()))
+            // Not `sum()`: an empty f64 sum is -0, printed as "-0".
+            .fold(0.0, |total, (_, n)| total + n)
+    }
+
+    /// GET and LIST. Not WATCH: the apiserver counts a watch when it ends, minutes later.
+    pub fn reads(&self) -> f64 {
+        self.count(&["GET", "LIST"])
+    }
+
+    /// POST, PUT, PATCH, APPLY (what the metric calls a server-side apply), DELETE.
+    pub fn writes(&self) -> f64 {
+        self.count(&[
+            "POST",
+            "PUT",
+            "PATCH",
+            "APPLY",
+            "DELETE",
+            "DELETECOLLECTION",
+        ])
+    }
+
+    pub fn total(&self) -> f64 {
+        self.operator.values().fold(0.0, |total, n| total + n)
+    }
+
+    /// `VERB resource: count` pairs, for the detail line under a table.
+    pub fn by_request(&self) -> String {
+        if self.operator.is_empty() {
+            return "none".to_owned();
+        }
+        self.operator
+            .iter()
+            .map(|((verb, resource), n)| format!("`{verb} {resource}` {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The value of `label` in a series' `{a="x",b="y"}`, matching whole label names only
+/// (`resource` is also the end of `subresource`).
 fn label_value(series: &str, label: &str) -> Option<String> {
-    let start = series.find(&format!("{label}=\""))? + label.len() + 2;
+    let start = [format!("{{{label}=\""), format!(",{label}=\"")]
+        .iter()
+        .find_map(|key| Some(series.find(key.as_str())? + key.len()))?;
     let end = series[start..].find('"')? + start;
     Some(series[start..end].to_owned())
 }
@@ -381,5 +508,24 @@ mod tests {
         let later = Metrics::parse(&text.replace("} 5", "} 7"));
         assert_eq!(later.since(&metrics).reconciles["pinottable"], 2.0);
         assert!(later.since(&metrics).calls.is_empty());
+    }
+
+    #[test]
+    fn counts_the_operator_s_kinds_of_apiserver_requests() {
+        let text = "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"pinot.operator.dev\",resource=\"pinottables\",scope=\"resource\",subresource=\"\",verb=\"GET\",version=\"v1alpha1\"} 3\n\
+            apiserver_request_total{code=\"404\",component=\"apiserver\",dry_run=\"\",group=\"pinot.operator.dev\",resource=\"pinottables\",scope=\"resource\",subresource=\"\",verb=\"GET\",version=\"v1alpha1\"} 1\n\
+            apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"pinot.operator.dev\",resource=\"pinottables\",scope=\"resource\",subresource=\"status\",verb=\"APPLY\",version=\"v1alpha1\"} 2\n\
+            apiserver_request_total{code=\"201\",component=\"apiserver\",dry_run=\"\",group=\"events.k8s.io\",resource=\"events\",scope=\"resource\",subresource=\"\",verb=\"POST\",version=\"v1\"} 1\n\
+            apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"coordination.k8s.io\",resource=\"leases\",scope=\"resource\",subresource=\"\",verb=\"PUT\",version=\"v1\"} 7\n";
+        let requests = ApiRequests::parse(text);
+        assert_eq!(
+            requests.operator[&("GET".into(), "pinottables".into())],
+            4.0
+        );
+        assert_eq!((requests.reads(), requests.writes()), (4.0, 3.0));
+        assert_eq!(requests.others, 7.0);
+        let later = ApiRequests::parse(&text.replace("} 3", "} 5"));
+        assert_eq!(later.since(&requests).reads(), 2.0);
+        assert_eq!(later.since(&requests).writes(), 0.0);
     }
 }
