@@ -77,7 +77,9 @@ pub struct KubernetesSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
     /// Seconds a pod gets to shut down. Defaults per role leave Pinot time to drain
-    /// queries (servers: 300, brokers: 60, others: 30).
+    /// queries (servers: 300, brokers: 90, others: 30). A broker spends its first 35 s
+    /// in a preStop sleep, still serving, while clients move to other brokers: below
+    /// about 50 s it is stopped before it has finished its queries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0").message("terminationGracePeriodSeconds must be >= 0"))]
     pub termination_grace_period_seconds: Option<i64>,

@@ -59,6 +59,8 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ),
     // Rollouts delete pods one at a time or pool by pool.
     ("", &["pods"], &["get", "list", "watch", "delete"]),
+    // A server pod's readiness gate: set once every broker routes queries to it.
+    ("", &["pods/status"], &["patch"]),
     ("events.k8s.io", &["events"], &["create", "patch"]),
     // Leader election.
     (

@@ -730,8 +730,35 @@ async fn assert_deployed_objects(env: &Env, cluster: &PinotCluster) {
         );
         let cm = env.api::<ConfigMap>().get(&name).await.unwrap();
         assert_eq!(cm.owner_references()[0].uid, cluster.uid().unwrap());
-        env.api::<PodDisruptionBudget>().get(&name).await.unwrap();
+        // Servers share one budget: a segment's replicas live in different pools.
+        let own_budget = env
+            .api::<PodDisruptionBudget>()
+            .get_opt(&name)
+            .await
+            .unwrap();
+        assert_eq!(
+            own_budget.is_some(),
+            role != "server",
+            "{name}'s own budget"
+        );
     }
+    let servers = env
+        .api::<PodDisruptionBudget>()
+        .get("analytics-server")
+        .await
+        .unwrap();
+    let selector = servers
+        .spec
+        .unwrap()
+        .selector
+        .unwrap()
+        .match_labels
+        .unwrap();
+    assert_eq!(selector["pinot.operator.dev/component"], "server");
+    assert!(
+        !selector.contains_key("pinot.operator.dev/pool"),
+        "{selector:?}"
+    );
     let cold = env
         .api::<ConfigMap>()
         .get("analytics-server-cold")

@@ -15,24 +15,33 @@
 //!   through the controller Service are answered by the broker Service, to the reader,
 //!   and refused to an anonymous client;
 //! - **rollouts under load**: a client queries the broker every 100 ms through a server
-//!   config change (`PoolByPool`), an image change (`PoolByPool`, the leading operator
-//!   pod deleted midway) and an image change (`OneByOne`); each rollout keeps the
-//!   role and pool order, consults Pinot's gates, restarts no pod twice and loses no
-//!   rows. Failed and partial queries are counted and printed, not asserted (the
-//!   zero-failure work builds on these figures);
+//!   config change (`PoolByPool`), a broker config change, an image change
+//!   (`PoolByPool`, the leading operator pod deleted midway) and an image change
+//!   (`OneByOne`); each rollout keeps the role and pool order, consults Pinot's gates,
+//!   asks the brokers before restarting servers, restarts no pod twice and loses no
+//!   rows. No query may fail or come back partial (checked once every stage ran and
+//!   was reported);
 //! - **sole replicas**: with a table whose two replicas both live in server pool `a`, a
 //!   `PoolByPool` rollout restarts pool `a` one pod at a time and pool `b` whole;
 //! - **scale-in**: a server pool shrinks from 2 to 1, its segments move first, the
 //!   instance leaves Pinot, no row is lost;
 //! - **crash**: a server pod force-deleted under load comes back with its segments
-//!   ONLINE.
+//!   ONLINE;
+//! - **node drain**: every pod evicted at once, budgets honoured (`drain.rs`);
+//! - **realtime**: throughout, a producer writes to Kafka on the node's bridge and a
+//!   REALTIME table with a replica per server pool consumes it under its own query
+//!   load; at the end every message is in Pinot exactly once (`realtime.rs`).
 //!
 //! The figures go to stderr and to `<target>/real-pods-report.md` (scripts/test.sh
 //! prints it).
 
 mod common;
+#[path = "real_pods/drain.rs"]
+mod drain;
 #[path = "real_pods/install.rs"]
 mod install;
+#[path = "real_pods/realtime.rs"]
+mod realtime;
 #[path = "real_pods/restarts.rs"]
 mod restarts;
 #[path = "real_pods/rig.rs"]
@@ -59,10 +68,13 @@ async fn a_deployed_cluster_runs_real_pinot_through_rollouts_scale_in_and_a_cras
     let mut report = stages::Report::default();
     stages::deploy(&rig, &mut report).await;
     let data = stages::content_and_data(&rig).await;
+    let stream = realtime::start(&rig).await;
     let restarts = stages::watch_restarts(&rig).await;
-    stages::rollouts_under_load(&rig, &data, &restarts, &mut report).await;
-    stages::sole_replicas(&rig, &restarts, &mut report).await;
+    stages::rollouts_under_load(&rig, &data, &stream.query, &restarts, &mut report).await;
+    stages::sole_replicas(&rig, &stream.query, &restarts, &mut report).await;
     stages::scale_in(&rig, &data, &mut report).await;
     stages::crash(&rig, &data, &mut report).await;
-    report.write();
+    drain::drain(&rig, &data, &stream.query, &mut report).await;
+    report.line(realtime::check_exactly_once(&rig, stream).await);
+    report.write_and_check();
 }

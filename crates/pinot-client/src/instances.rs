@@ -147,20 +147,41 @@ impl PinotClient {
     }
 
     /// Sets the instance's pool number per tenant tag (empty: no pools), for pool-based
-    /// replica-group assignment. Pinot only offers this through `PUT /instances/{id}`,
-    /// which replaces the whole instance config; so this reads the instance first and
-    /// writes back its host, ports, tags and flags unchanged. Not atomic: a tag change
-    /// made by someone else between the two calls is lost. 404 if unknown.
+    /// replica-group assignment. See [`PinotClient::update_instance`].
     pub async fn update_instance_pools(
         &self,
         id: &str,
         pools: &BTreeMap<String, i32>,
     ) -> Result<(), Error> {
+        let change = InstanceChange {
+            pools: Some(pools.clone()),
+            ..InstanceChange::default()
+        };
+        self.update_instance(id, &change).await
+    }
+
+    /// Sets or clears `queriesDisabled`: brokers route no query to a server that has it
+    /// (both 0.11 and 1.x), while it keeps its segments ONLINE. See
+    /// [`PinotClient::update_instance`].
+    pub async fn set_queries_disabled(&self, id: &str, disabled: bool) -> Result<(), Error> {
+        let change = InstanceChange {
+            queries_disabled: Some(disabled),
+            ..InstanceChange::default()
+        };
+        self.update_instance(id, &change).await
+    }
+
+    /// Pinot offers pools and `queriesDisabled` only through `PUT /instances/{id}`,
+    /// which replaces the instance's host, ports, tags, pools and flag (other fields,
+    /// such as `shutdownInProgress`, are kept). So this reads the instance first and
+    /// writes it back with `change` applied. Not atomic: a tag change made by someone
+    /// else between the two calls is lost. 404 if unknown.
+    pub async fn update_instance(&self, id: &str, change: &InstanceChange) -> Result<(), Error> {
         let endpoint = "PUT /instances/{id}";
         let current: Value = self
             .json(Request::new("GET /instances/{id}", ["instances", id]))
             .await?;
-        let body = instance_body(id, &current, pools).map_err(|m| Error::decode(endpoint, m))?;
+        let body = instance_body(id, &current, change).map_err(|m| Error::decode(endpoint, m))?;
         let request = Request::new(endpoint, ["instances", id])
             .query("updateBrokerResource", false)
             .json(&body);
@@ -177,13 +198,16 @@ impl PinotClient {
     }
 }
 
+/// What [`PinotClient::update_instance`] changes; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceChange {
+    pub pools: Option<BTreeMap<String, i32>>,
+    pub queries_disabled: Option<bool>,
+}
+
 /// Pinot's `Instance` JSON for `PUT /instances/{id}`: `current` (as `GET` returned it)
-/// with `pools` replaced. Ports absent from `current` are sent as -1 ("not set").
-fn instance_body(
-    id: &str,
-    current: &Value,
-    pools: &BTreeMap<String, i32>,
-) -> Result<Value, String> {
+/// with `change` applied. Ports absent from `current` are sent as -1 ("not set").
+fn instance_body(id: &str, current: &Value, change: &InstanceChange) -> Result<Value, String> {
     let kind =
         InstanceKind::of_id(id).ok_or_else(|| format!("{id} has no instance type prefix"))?;
     let host = current
@@ -196,12 +220,14 @@ fn instance_body(
         "port": port_or_unset("port"),
         "type": kind.as_str(),
         "tags": string_list(current.get("tags")),
-        "pools": pools,
+        "pools": change.pools.clone().unwrap_or_else(|| pools(current.get("pools"))),
         "grpcPort": port_or_unset("grpcPort"),
         "adminPort": port_or_unset("adminPort"),
         "queryServicePort": port_or_unset("queryServicePort"),
         "queryMailboxPort": port_or_unset("queryMailboxPort"),
-        "queriesDisabled": flag(current.get("queriesDisabled")).unwrap_or(false),
+        "queriesDisabled": change
+            .queries_disabled
+            .unwrap_or_else(|| flag(current.get("queriesDisabled")).unwrap_or(false)),
     }))
 }
 
@@ -305,15 +331,35 @@ mod tests {
             "port": "8098", "tags": ["DefaultTenant_OFFLINE"], "pools": null, "grpcPort": 8090,
             "adminPort": 8097, "queryServicePort": -1, "queryMailboxPort": -1
         });
-        let pools = BTreeMap::from([("DefaultTenant_OFFLINE".to_string(), 1)]);
-        let body = instance_body("Server_127.0.0.1_8098", &current, &pools).unwrap();
+        let change = InstanceChange {
+            pools: Some(BTreeMap::from([("DefaultTenant_OFFLINE".to_string(), 1)])),
+            ..InstanceChange::default()
+        };
+        let body = instance_body("Server_127.0.0.1_8098", &current, &change).unwrap();
         assert_eq!(
             body,
             json!({"host": "127.0.0.1", "port": 8098, "type": "SERVER", "tags": ["DefaultTenant_OFFLINE"],
                    "pools": {"DefaultTenant_OFFLINE": 1}, "grpcPort": 8090, "adminPort": 8097,
                    "queryServicePort": -1, "queryMailboxPort": -1, "queriesDisabled": false})
         );
-        assert!(instance_body("weird", &current, &pools).is_err());
+        assert!(instance_body("weird", &current, &change).is_err());
+    }
+
+    #[test]
+    fn disabling_queries_keeps_pools_and_everything_else() {
+        let current = json!({
+            "instanceName": "Server_h_8098", "hostName": "h", "port": 8098,
+            "tags": ["T_OFFLINE"], "pools": {"T_OFFLINE": "1"}, "grpcPort": -1
+        });
+        let change = InstanceChange {
+            queries_disabled: Some(true),
+            ..InstanceChange::default()
+        };
+        let body = instance_body("Server_h_8098", &current, &change).unwrap();
+        assert_eq!(body["pools"], json!({"T_OFFLINE": 1}));
+        assert_eq!(body["tags"], json!(["T_OFFLINE"]));
+        assert_eq!(body["queriesDisabled"], json!(true));
+        assert_eq!(body["grpcPort"], json!(-1));
     }
 
     #[test]

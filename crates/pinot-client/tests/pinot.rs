@@ -695,6 +695,75 @@ async fn instance_tags_and_state() {
     assert!(err.is_not_found(), "{err}");
 }
 
+/// A broker stops routing to a server whose queries are disabled, while the server
+/// keeps its segments ONLINE, and routes to it again once they are enabled: the
+/// drain the operator does before restarting a server.
+#[tokio::test]
+async fn a_server_with_queries_disabled_leaves_the_brokers_routing() {
+    let _exclusive = EXCLUSIVE.write().await;
+    let pinot = Pinot::shared();
+    let client = client();
+    let mut broker_config = ClientConfig::new(pinot.broker_url().parse().expect("broker URL"));
+    broker_config.timeout = Duration::from_secs(30);
+    let broker = PinotClient::new(broker_config).expect("client");
+    let name = unique("routing");
+    pinot.create_kafka_topic(&name, 1);
+    client.create_schema(&schema(&name, &[])).await.unwrap();
+    let config = realtime_table(&name, &name, &pinot.kafka_bootstrap());
+    client.create_table(&config).await.unwrap();
+    let table = format!("{name}_REALTIME");
+
+    let routed = |expect_some: bool| {
+        let (broker, table) = (&broker, &table);
+        move || async move {
+            let routes = broker.routing_table(table).await.unwrap();
+            let servers: Vec<String> = routes.into_keys().collect();
+            (servers.is_empty() != expect_some).then_some(servers)
+        }
+    };
+    let servers = eventually("the consuming segment routed", SETTLE, routed(true)).await;
+    let server = &servers[0];
+    client.set_queries_disabled(server, true).await.unwrap();
+    let disabled = client.get_instance(server).await.unwrap().unwrap();
+    assert!(disabled.queries_disabled, "{disabled:?}");
+    eventually("the broker to stop routing", SETTLE, routed(false)).await;
+    let external = client
+        .external_view(&name, TableType::Realtime)
+        .await
+        .unwrap();
+    assert!(
+        external
+            .values()
+            .all(|s| s.get(server.as_str()) == Some(&"CONSUMING".to_string())),
+        "segments stay where they are: {external:?}"
+    );
+
+    client.set_queries_disabled(server, false).await.unwrap();
+    assert!(
+        !client
+            .get_instance(server)
+            .await
+            .unwrap()
+            .unwrap()
+            .queries_disabled
+    );
+    let back = eventually("the broker to route again", SETTLE, routed(true)).await;
+    assert_eq!(&back, &servers);
+    assert!(
+        broker
+            .routing_table("nothing_OFFLINE")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    client
+        .delete_table(&name, TableType::Realtime, Some("0d"))
+        .await
+        .unwrap();
+    client.delete_schema(&name).await.unwrap();
+}
+
 #[tokio::test]
 async fn tenants() {
     // Tenants take *untagged* instances; the test borrows the broker for that, which

@@ -10,6 +10,7 @@ pub mod kubernetes;
 pub mod load;
 pub mod pinot;
 pub mod process;
+pub mod produce;
 mod shared;
 pub mod versions;
 pub mod wait;

@@ -30,6 +30,7 @@
 
 mod jvm;
 mod kafka;
+mod kafka_node;
 mod layout;
 mod options;
 mod probe;
@@ -46,6 +47,7 @@ use crate::process::port_open;
 use crate::shared::{self, Environment, Shared, lock};
 use crate::wait::on_own_runtime;
 use jvm::Jars;
+pub use kafka_node::KafkaNode;
 use layout::{HOST, Layout, Ports, SERVERS, instance_id};
 use options::ClusterConfig;
 pub use options::{BasicAuth, PinotOptions, Properties, Role};
@@ -266,7 +268,8 @@ impl Pinot {
         let mut started = lock(&self.kafka_started);
         if !*started {
             let mut processes = lock(&self.processes);
-            if let Err(e) = kafka::start(&self.jars, &self.layout, &self.ports, &mut processes) {
+            let result = kafka::start(&self.jars, &self.layout, &self.ports, HOST, &mut processes);
+            if let Err(e) = result {
                 let tail = processes.log_tails(Some(kafka::NAME), LOG_TAIL_LINES);
                 panic!("starting Kafka failed: {e:#}\n{tail}");
             }

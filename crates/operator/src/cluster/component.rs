@@ -116,13 +116,27 @@ impl Component {
 
     /// Default `terminationGracePeriodSeconds` (documented on the API field). Servers
     /// drain queries for up to `pinot.server.shutdown.noQueryThresholdMs` within a 10 min
-    /// cap and brokers wait `delayShutdownTimeMs` after leaving: both get well above that.
+    /// cap; brokers sleep out [`Component::pre_stop_seconds`], then wait
+    /// `delayShutdownTimeMs` (10 s) after leaving: both get well above that.
     pub fn default_grace_seconds(self) -> i64 {
         match self {
             Component::Server => 300,
-            Component::Broker => 60,
+            Component::Broker => 90,
             _ => 30,
         }
+    }
+
+    /// How long a pod keeps serving after it is deleted, before its process is told
+    /// to stop (a `preStop` sleep). Only brokers need it: Kubernetes takes a deleted
+    /// pod out of the Service endpoints at once, but clients keep the keep-alive
+    /// connections they already have. Pinot's HTTP server (Grizzly, in 0.11 and 1.x)
+    /// closes a keep-alive connection after 256 requests or 30 s idle, so within 35 s a
+    /// client sending 8 or more queries a second, or an idle one, has reconnected
+    /// through the Service to another broker before this one stops.
+    /// A server needs none: on SIGTERM Pinot sets `shutdownInProgress`, which brokers
+    /// route around, and waits for its queries to drain before it stops.
+    pub fn pre_stop_seconds(self) -> Option<i64> {
+        (self == Component::Broker).then_some(35)
     }
 
     /// Default data volume size when the spec sets none.

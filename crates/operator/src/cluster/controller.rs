@@ -22,9 +22,12 @@ use crate::cluster::desired::{DesiredCluster, build};
 use crate::cluster::error::ClusterError;
 use crate::cluster::names::{CLUSTER_LABEL, MANAGED_BY_LABEL, Naming};
 use crate::cluster::observe::pinot::{PinotView, read_view};
+use crate::cluster::observe::routing::{self, Routing};
 use crate::cluster::observe::workloads::{self, Observed};
 use crate::cluster::plan::rollout::{Policy, progress, targets};
-use crate::cluster::plan::{self, BUSY_REQUEUE, Seen, requeue_after, why_not_ask_pinot};
+use crate::cluster::plan::{
+    self, BUSY_REQUEUE, Seen, quiesce, requeue_after, routable, why_not_ask_pinot,
+};
 use crate::cluster::report::events::publish_events;
 use crate::cluster::report::status::{self, Outcome};
 use crate::context::Context;
@@ -121,12 +124,18 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
         cluster: &name,
         namespace: &namespace,
     };
-    let plan = plan::plan(&Seen {
+    let seen = Seen {
         desired: &desired,
         observed: &observed,
         view: &view,
         policy: &policy,
         naming: &naming,
+        routing: None,
+    };
+    let routing = look_at_routing(cluster, ctx, &seen, pinot.as_ref(), &secrets).await;
+    let plan = plan::plan(&Seen {
+        routing: routing.as_ref(),
+        ..seen
     });
     let step = plan.step.clone();
     let target = Target {
@@ -220,6 +229,38 @@ async fn look_at_pinot(
         }
         Err(why) => (None, PinotView::Unreachable(why)),
     }
+}
+
+/// What the brokers route, read only when server pods are about to restart or wait
+/// for their readiness gate.
+async fn look_at_routing(
+    cluster: &PinotCluster,
+    ctx: &Context,
+    seen: &Seen<'_>,
+    pinot: Option<&PinotClient>,
+    secrets: &SecretValues,
+) -> Option<Routing> {
+    let (Some(controller), PinotView::Reachable(snapshot)) = (pinot, seen.view) else {
+        return None;
+    };
+    let mut instances = quiesce::wave(&plan::step(seen), seen);
+    instances.extend(routable::pending(seen).into_iter().map(|p| p.instance));
+    if instances.is_empty() {
+        return None;
+    }
+    let tls = cluster.spec.tls.is_some();
+    let brokers: Vec<_> = routing::broker_pods(seen.desired, seen.observed, seen.naming)
+        .into_iter()
+        .map(|pod| {
+            let url = access::broker_pod_url(&pod.fqdn, pod.port, tls);
+            let client = access::broker_config(cluster, secrets, &url)
+                .map_err(|e| e.to_string())
+                .and_then(|config| ctx.pinot.broker(config).map_err(|e| e.to_string()));
+            (pod.name, client)
+        })
+        .collect();
+    let samples = quiesce::samples(snapshot, &instances);
+    Some(routing::read(controller, &brokers, &instances, &samples).await)
 }
 
 async fn write_status(

@@ -21,6 +21,9 @@ pub enum ClusterError {
     /// needs a reachable Pinot controller.
     #[error("{0}")]
     ScaleDownBlocked(String),
+    /// Pinot refused to take servers out of query routing before their restart.
+    #[error("taking servers out of query routing failed: {0}")]
+    QuiesceFailed(String),
     /// Pinot refused a step of draining servers before a scale-down.
     #[error("draining servers failed: {0}")]
     DrainFailed(String),

@@ -27,6 +27,11 @@ pub const APPLIED_HASH_ANNOTATION: &str = "pinot.operator.dev/applied-hash";
 pub const SECRETS_HASH_ANNOTATION: &str = "pinot.operator.dev/secrets-hash";
 /// On a pod template: hash of the rendered `.conf`, so a config change rolls the pool.
 pub const CONFIG_HASH_ANNOTATION: &str = "pinot.operator.dev/config-hash";
+/// A server pod's readiness gate: the operator sets this condition True once every
+/// broker routes queries to the pod's instance. Until then the pod is not Ready, so
+/// neither a rollout nor a node drain (the disruption budget counts Ready pods) takes
+/// the next server away while this one is not serving yet.
+pub const ROUTABLE_CONDITION: &str = "pinot.operator.dev/routable";
 /// Set by the StatefulSet controller on every pod: the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 /// Pod DNS names (and so Pinot instance ids) assume the default cluster domain.

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt};
 use pinot_client::{Auth, ClientConfig};
 
+use crate::cluster::desired::features::tls::BROKER_HTTPS_PORT;
 use crate::secrets::{self, SecretError, SecretValues};
 
 /// Port of the Pinot controller's REST API in clusters this operator deploys.
@@ -44,6 +45,27 @@ pub fn deployed_controller_url(cluster: &str, namespace: &str, tls: bool) -> Str
         false => format!("http://{cluster}-controller.{namespace}.svc:{CONTROLLER_PORT}"),
         true => format!("https://{cluster}-controller.{namespace}.svc:{CONTROLLER_HTTPS_PORT}"),
     }
+}
+
+/// One broker pod's REST API by its stable DNS name: the plain port, or HTTPS when
+/// the cluster has `spec.tls` (the certificate must then cover the pod names).
+pub fn broker_pod_url(pod_fqdn: &str, http_port: i32, tls: bool) -> String {
+    match tls {
+        false => format!("http://{pod_fqdn}:{http_port}"),
+        true => format!("https://{pod_fqdn}:{BROKER_HTTPS_PORT}"),
+    }
+}
+
+/// How to call one broker pod of a deployed cluster: as [`deployed_config`], at
+/// `url`.
+pub fn broker_config(
+    cluster: &PinotCluster,
+    secrets: &SecretValues,
+    url: &str,
+) -> Result<ClientConfig, AccessError> {
+    let mut config = deployed_config(cluster, secrets)?;
+    config.base_url = parse_url(url)?;
+    Ok(config)
 }
 
 /// The Secret key of the admin's password.

@@ -88,6 +88,15 @@ impl PinotClients {
         Ok(client)
     }
 
+    /// A client of one broker pod (its routing table), built afresh: asked only while
+    /// server pods restart, so not worth a cache entry per pod. Fail-fast like the
+    /// cluster controller's own client.
+    pub fn broker(&self, mut config: ClientConfig) -> Result<PinotClient, pinot_client::Error> {
+        Profile::FailFast.apply(&mut config);
+        config.observer = Some(self.observer.clone());
+        PinotClient::new(config)
+    }
+
     /// Drops the clients of clusters no longer in `clusters` (deleted), with their
     /// connection pools.
     pub fn forget_deleted(&self, clusters: &Store<PinotCluster>) {

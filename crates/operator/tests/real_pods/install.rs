@@ -126,12 +126,23 @@ pub async fn delete_leader(k8s: &Kubernetes) -> String {
 /// The counter of external-view reads in the operator's metrics: one per Pinot pool
 /// per reconcile that asked Pinot whether a pool is healthy.
 const GATE_CALLS: &str = r#"pinot_operator_pinot_api_calls_total{endpoint="GET /tables/{name}/externalview",outcome="ok"}"#;
+/// The counter of broker routing-table reads: asked before server pods restart.
+const ROUTING_CALLS: &str = r#"pinot_operator_pinot_api_calls_total{endpoint="GET /debug/routingTable/{table}",outcome="ok"}"#;
 
-/// Samples every operator pod's [`GATE_CALLS`] every 2 s over a window (pods may come
-/// and go in it), so the test can tell the rollout's gates asked Pinot.
+/// What the operator asked Pinot during a window.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Consulted {
+    /// External views read (the rollout's health gates).
+    pub views: u64,
+    /// Broker routing tables read (servers taken out of routing before a restart).
+    pub routes: u64,
+}
+
+/// Samples every operator pod's [`GATE_CALLS`] and [`ROUTING_CALLS`] every 2 s over a
+/// window (pods may come and go in it), so the test can tell what the operator asked.
 pub struct PinotCalls {
     stop: Arc<AtomicBool>,
-    task: JoinHandle<u64>,
+    task: JoinHandle<Consulted>,
 }
 
 impl PinotCalls {
@@ -141,16 +152,25 @@ impl PinotCalls {
         let task = tokio::spawn(async move {
             let client = k8s.client().await;
             let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
-            // Per pod: the first and last value seen.
-            let mut seen: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            // Per pod and counter: the first and last value seen.
+            let mut seen: BTreeMap<(String, &str), (u64, u64)> = BTreeMap::new();
             loop {
                 let last_round = flag.load(Ordering::Relaxed);
-                for (pod, value) in sample(&pods).await {
-                    let entry = seen.entry(pod).or_insert((value, value));
+                for (key, value) in sample(&pods).await {
+                    let entry = seen.entry(key).or_insert((value, value));
                     entry.1 = value;
                 }
                 if last_round {
-                    return seen.values().map(|(first, last)| last - first).sum();
+                    let grown = |counter: &str| -> u64 {
+                        (seen.iter())
+                            .filter(|((_, c), _)| *c == counter)
+                            .map(|(_, (first, last))| last - first)
+                            .sum()
+                    };
+                    return Consulted {
+                        views: grown(GATE_CALLS),
+                        routes: grown(ROUTING_CALLS),
+                    };
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
@@ -158,15 +178,15 @@ impl PinotCalls {
         PinotCalls { stop, task }
     }
 
-    /// External-view reads the operator made during the window.
-    pub async fn stop(self) -> u64 {
+    /// What the operator asked during the window.
+    pub async fn stop(self) -> Consulted {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.expect("the sampler does not panic")
     }
 }
 
-/// `(pod, counter)` of every operator pod that answers.
-async fn sample(pods: &Api<Pod>) -> Vec<(String, u64)> {
+/// `((pod, counter), value)` of every operator pod that answers.
+async fn sample(pods: &Api<Pod>) -> Vec<((String, &'static str), u64)> {
     let list = pods.list(&ListParams::default().labels(POD_SELECTOR)).await;
     let mut out = vec![];
     for pod in list.map(|l| l.items).unwrap_or_default() {
@@ -178,12 +198,13 @@ async fn sample(pods: &Api<Pod>) -> Vec<(String, u64)> {
             continue;
         };
         let text = response.text().await.unwrap_or_default();
-        let value = text
-            .lines()
-            .find(|l| l.starts_with(GATE_CALLS))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or(0);
-        out.push((pod.name_any(), value));
+        for counter in [GATE_CALLS, ROUTING_CALLS] {
+            let value = (text.lines())
+                .find(|l| l.starts_with(counter))
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+                .unwrap_or(0);
+            out.push(((pod.name_any(), counter), value));
+        }
     }
     out
 }

@@ -17,15 +17,21 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone)]
 pub struct Started {
     pub at: Instant,
+    /// When the pod it replaced was deleted (its `deletionTimestamp` seen), which is
+    /// when the operator acted: a pod that takes longer to stop starts later, in the
+    /// same wave.
+    pub deleted_at: Instant,
     pub name: String,
     /// `component/pool`, from the operator's labels.
     pub pool: String,
     pub component: String,
 }
 
+/// Per pod name: the uid last seen, and when that pod was first seen deleting.
+type Known = BTreeMap<String, (String, Option<Instant>)>;
+
 pub struct Restarts {
-    /// The uid last seen per pod name.
-    uids: Arc<Mutex<BTreeMap<String, String>>>,
+    uids: Arc<Mutex<Known>>,
     started: Arc<Mutex<Vec<Started>>>,
     task: JoinHandle<()>,
 }
@@ -73,16 +79,33 @@ impl Drop for Restarts {
     }
 }
 
-async fn record(uids: &Mutex<BTreeMap<String, String>>, log: &Mutex<Vec<Started>>, pod: &Pod) {
+async fn record(uids: &Mutex<Known>, log: &Mutex<Vec<Started>>, pod: &Pod) {
     let (name, uid) = (pod.name_any(), pod.uid().unwrap_or_default());
-    let before = uids.lock().await.insert(name.clone(), uid.clone());
-    if before.is_none_or(|old| old == uid) {
-        return;
+    let deleting = pod.metadata.deletion_timestamp.is_some();
+    let mut known = uids.lock().await;
+    let before = known.get(&name).cloned();
+    match &before {
+        Some((old, seen_deleting)) if *old == uid => {
+            if deleting && seen_deleting.is_none() {
+                known.insert(name, (uid, Some(Instant::now())));
+            }
+            return;
+        }
+        _ => {
+            let deleting_since = deleting.then(Instant::now);
+            known.insert(name.clone(), (uid, deleting_since));
+        }
     }
+    drop(known);
+    let Some((_, deleted_at)) = before else {
+        return;
+    };
+    let now = Instant::now();
     let label = |key: &str| pod.labels().get(key).cloned().unwrap_or_default();
     let component = label("pinot.operator.dev/component");
     log.lock().await.push(Started {
-        at: Instant::now(),
+        at: now,
+        deleted_at: deleted_at.unwrap_or(now),
         pool: format!("{component}/{}", label("pinot.operator.dev/pool")),
         component,
         name,
@@ -131,13 +154,13 @@ pub fn all_before(restarts: &[Started], first: &str, second: &str) -> bool {
     }
 }
 
-/// Restarts that came within this of the previous one belong to the same wave (the
+/// Deletions that came within this of the previous one belong to the same wave (the
 /// operator deletes a wave's pods in one reconcile).
 const SAME_WAVE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// How many waves of restarts there were.
+/// How many waves of restarts there were, by when each replaced pod was deleted.
 pub fn waves(restarts: &[Started]) -> usize {
-    let mut times: Vec<Instant> = restarts.iter().map(|r| r.at).collect();
+    let mut times: Vec<Instant> = restarts.iter().map(|r| r.deleted_at).collect();
     times.sort();
     let gaps = times.windows(2).filter(|w| w[1] - w[0] > SAME_WAVE).count();
     if times.is_empty() { 0 } else { gaps + 1 }

@@ -14,6 +14,7 @@ use testenv::kubernetes::{pinot_image, pinot_next_image, zookeeper_image};
 use testenv::pinot::{Release, upload_json_rows};
 
 use crate::install;
+use crate::realtime;
 use crate::restarts::{Restarts, Started, all_before, pool_order, restarted_twice, waves};
 use crate::rig::{ADMIN_PASSWORD, READER_PASSWORD, Rig, basic, pod_name, ready};
 use testenv::load::{Load, Query, Tally};
@@ -29,21 +30,40 @@ const ROWS_PER_SEGMENT: u64 = 100;
 const SEGMENTS: u64 = 3;
 const SERVER_POOLS: [&str; 2] = ["a", "b"];
 
-/// The figures the test prints and writes to `<target>/real-pods-report.md`.
+/// The figures the test prints and writes to `<target>/real-pods-report.md`, and the
+/// stages whose queries failed or came back partial.
 #[derive(Default)]
-pub struct Report(String);
+pub struct Report {
+    text: String,
+    missed_zero: Vec<String>,
+}
 
 impl Report {
-    fn line(&mut self, line: String) {
+    pub fn line(&mut self, line: String) {
         eprintln!("real-pods: {line}");
-        let _ = writeln!(self.0, "- {line}");
+        let _ = writeln!(self.text, "- {line}");
     }
 
-    pub fn write(&self) {
+    /// Records `tally` of `stage`, which must have no failed or partial query.
+    pub fn expect_zero(&mut self, stage: &str, load: &str, tally: &Tally) {
+        if tally.failed + tally.partial > 0 {
+            let problem = format!("{stage}: {load} {}", tally.summary());
+            self.missed_zero.push(problem);
+        }
+    }
+
+    /// Writes the report, then fails if a stage missed zero: every stage runs and is
+    /// reported first.
+    pub fn write_and_check(&self) {
         let test_binary = std::env::current_exe().unwrap();
         if let Some(target) = test_binary.ancestors().nth(3) {
-            let _ = std::fs::write(target.join("real-pods-report.md"), &self.0);
+            let _ = std::fs::write(target.join("real-pods-report.md"), &self.text);
         }
+        assert!(
+            self.missed_zero.is_empty(),
+            "queries failed or came back partial: {:#?}",
+            self.missed_zero
+        );
     }
 }
 
@@ -138,6 +158,23 @@ pub async fn deploy(rig: &Rig, report: &mut Report) {
         || async { instances_carry_their_pools(rig, &pinot).await.then_some(()) },
     )
     .await;
+    // Available means every pod Ready, and a server pod is Ready only through the
+    // gate the operator sets once the brokers route to it.
+    let servers: Vec<Pod> = (rig.pods().await.into_iter())
+        .filter(|p| p.name_any().contains("-server-"))
+        .collect();
+    assert_eq!(servers.len(), 4);
+    for pod in &servers {
+        let conditions = (pod.status.as_ref()).and_then(|s| s.conditions.clone());
+        let gate = (conditions.unwrap_or_default().into_iter())
+            .find(|c| c.type_ == "pinot.operator.dev/routable");
+        assert_eq!(
+            gate.map(|c| c.status),
+            Some("True".to_owned()),
+            "{}: the readiness gate is set",
+            pod.name_any()
+        );
+    }
 }
 
 /// `LIVEINSTANCES` of the Helix cluster, through the controller's ZooKeeper browser.
@@ -278,7 +315,7 @@ async fn count_query(rig: &Rig, table: &str, segments: u64) -> Query {
     Query {
         broker: rig.broker_url().await,
         sql: format!("SELECT COUNT(*) FROM {table}"),
-        expected_count: ROWS_PER_SEGMENT * segments,
+        expected_count: Some(ROWS_PER_SEGMENT * segments),
         authorization: Some(basic("reader", READER_PASSWORD)),
     }
 }
@@ -287,7 +324,7 @@ async fn wait_counted(rig: &Rig, query: &Query) {
     rig.wait_for(
         "every row to be counted",
         Duration::from_secs(60),
-        || async { (count(query).await == Some(query.expected_count)).then_some(()) },
+        || async { (count(query).await == query.expected_count).then_some(()) },
     )
     .await;
 }
@@ -398,7 +435,13 @@ pub async fn watch_restarts(rig: &Rig) -> Restarts {
     restarts
 }
 
-pub async fn rollouts_under_load(rig: &Rig, data: &Data, restarts: &Restarts, report: &mut Report) {
+pub async fn rollouts_under_load(
+    rig: &Rig,
+    data: &Data,
+    stream: &Query,
+    restarts: &Restarts,
+    report: &mut Report,
+) {
     let every_role = &[
         "controller/main",
         "broker/default",
@@ -412,6 +455,13 @@ pub async fn rollouts_under_load(rig: &Rig, data: &Data, restarts: &Restarts, re
             patch: json!({"server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "20000"}}}}),
             pools: &["server/a", "server/b"],
             one_at_a_time: &[],
+            kill_leader: false,
+        },
+        Rollout {
+            name: "broker config change",
+            patch: json!({"broker": {"pinot": {"properties": {"pinot.broker.timeoutMs": "20000"}}}}),
+            pools: &["broker/default"],
+            one_at_a_time: &["broker/default"],
             kill_leader: false,
         },
         Rollout {
@@ -430,14 +480,14 @@ pub async fn rollouts_under_load(rig: &Rig, data: &Data, restarts: &Restarts, re
         },
     ];
     for case in cases {
-        roll(rig, &data.query, restarts, &case, report).await;
+        roll(rig, [&data.query, stream], restarts, &case, report).await;
     }
 }
 
 /// A table whose replicas all live in server pool `a`: a `PoolByPool` rollout must fall
 /// back to one pod at a time there (Pinot's external view says so), and pool `b`, which
 /// holds none of it, still restarts whole.
-pub async fn sole_replicas(rig: &Rig, restarts: &Restarts, report: &mut Report) {
+pub async fn sole_replicas(rig: &Rig, stream: &Query, restarts: &Restarts, report: &mut Report) {
     sync_table(rig, SOLO, inside_pool_a()).await;
     let controller = rig
         .service_url(&format!("{}-controller", rig.cluster), 9000)
@@ -461,12 +511,22 @@ pub async fn sole_replicas(rig: &Rig, restarts: &Restarts, report: &mut Report) 
         one_at_a_time: &["server/a"],
         kill_leader: false,
     };
-    roll(rig, &solo, restarts, &case, report).await;
+    roll(rig, [&solo, stream], restarts, &case, report).await;
 }
 
-async fn roll(rig: &Rig, query: &Query, restarts: &Restarts, case: &Rollout, report: &mut Report) {
+/// One rollout under two loads: the OFFLINE `query` (a fixed count) and the REALTIME
+/// `stream` one (a growing count), with the stream's ingestion lag sampled.
+async fn roll(
+    rig: &Rig,
+    [query, stream]: [&Query; 2],
+    restarts: &Restarts,
+    case: &Rollout,
+    report: &mut Report,
+) {
     let calls = install::PinotCalls::start(rig.k8s);
     let load = Load::start(query.clone());
+    let stream_load = Load::start(stream.clone());
+    let lag = realtime::LagSampler::start(stream);
     let started = Instant::now();
     rig.patch_cluster(case.patch.clone()).await;
     if case.kill_leader {
@@ -484,30 +544,78 @@ async fn roll(rig: &Rig, query: &Query, restarts: &Restarts, case: &Rollout, rep
     rig.wait_settled(ROLLOUT_LIMIT).await;
     let took = started.elapsed();
     let tally = load.stop().await;
+    let stream_tally = stream_load.stop().await;
+    let worst_lag = lag.stop().await;
     let consulted = calls.stop().await;
     let seen = restarts.since(started).await;
+    let timeline: Vec<String> = (seen.iter())
+        .map(|r| format!("{} +{:.0}s", r.name, (r.at - started).as_secs_f64()))
+        .collect();
     report.line(format!(
-        "{}: {:.0?}, {} pods restarted in {} waves, pool order {:?}; {}{}",
+        "{}: {:.0?}, {} pods restarted in {} waves, pool order {:?}; OFFLINE {}{}; \
+         REALTIME {}{}, ingestion lag at most {:.1?}; pods started: {}",
         case.name,
         took,
         seen.len(),
         waves(&seen),
         pool_order(&seen),
         tally.summary(),
-        examples(&tally)
+        examples(&tally),
+        stream_tally.summary(),
+        examples(&stream_tally),
+        worst_lag,
+        timeline.join(", "),
     ));
+    report.expect_zero(case.name, "OFFLINE", &tally);
+    report.expect_zero(case.name, "REALTIME", &stream_tally);
+    if tally.failed + tally.partial + stream_tally.failed + stream_tally.partial > 0 {
+        report.line(format!(
+            "{}: what the brokers logged about it: {}",
+            case.name,
+            broker_complaints(rig, took)
+        ));
+    }
     check_rollout(rig, case, &seen, consulted).await;
     wait_counted(rig, query).await;
 }
 
-fn examples(tally: &Tally) -> String {
+/// The brokers' log lines of the last `window` that mention unavailable segments or
+/// exceptions (at most a few), to say where failed or partial queries came from.
+fn broker_complaints(rig: &Rig, window: Duration) -> String {
+    let since = format!("--since={}s", window.as_secs() + 5);
+    let selector = format!(
+        "pinot.operator.dev/cluster={},pinot.operator.dev/component=broker",
+        rig.cluster
+    );
+    let logs = rig.k8s.kubectl_output(&[
+        "logs",
+        "-n",
+        &rig.ns,
+        "-l",
+        &selector,
+        &since,
+        "--prefix",
+        "--tail=2000",
+    ]);
+    let lines: Vec<&str> = (logs.lines())
+        .filter(|l| {
+            let l = l.to_lowercase();
+            (l.contains("unavailable") && !l.contains("unavailable):")) || l.contains("exception")
+        })
+        .take(6)
+        .map(|l| &l[..l.len().min(400)])
+        .collect();
+    lines.join(" | ")
+}
+
+pub fn examples(tally: &Tally) -> String {
     match tally.examples.is_empty() {
         true => String::new(),
         false => format!(" (e.g. {})", tally.examples.join(" | ")),
     }
 }
 
-async fn check_rollout(rig: &Rig, case: &Rollout, seen: &[Started], consulted: u64) {
+async fn check_rollout(rig: &Rig, case: &Rollout, seen: &[Started], consulted: install::Consulted) {
     let name = case.name;
     assert!(
         restarted_twice(seen).is_empty(),
@@ -541,15 +649,29 @@ async fn check_rollout(rig: &Rig, case: &Rollout, seen: &[Started], consulted: u
             "{name}: {pool} restarted one pod at a time"
         );
     }
+    // A pool restarts whole unless the operator said why not: with a REALTIME table
+    // being fed, a consuming segment can have no serving replica outside the pool for
+    // a moment (its other replica not consuming yet), and then one pod at a time is
+    // the safe choice.
+    let events = cluster_events(rig).await;
     for pool in case.pools.iter().filter(|p| p.starts_with("server/")) {
         if !case.one_at_a_time.contains(pool) {
             let pods: Vec<Started> = seen.iter().filter(|r| r.pool == *pool).cloned().collect();
-            assert_eq!(waves(&pods), 1, "{name}: {pool} restarted whole");
+            let said = format!("{pool} restarts one pod at a time");
+            assert!(
+                waves(&pods) == 1 || events.iter().any(|e| e.contains(&said)),
+                "{name}: {pool} restarted whole, or the operator said why not: {events:?}"
+            );
         }
     }
     assert!(
-        consulted > 0,
+        consulted.views > 0,
         "{name}: the operator asked Pinot for external views during the rollout"
+    );
+    let restarts_servers = case.pools.iter().any(|p| p.starts_with("server/"));
+    assert!(
+        consulted.routes > 0 || !restarts_servers,
+        "{name}: the operator asked the brokers for their routing before restarting servers"
     );
     let skipped = cluster_events(rig).await;
     let skipped: Vec<&String> = skipped.iter().filter(|m| m.contains("skipped")).collect();
@@ -625,7 +747,7 @@ pub async fn scale_in(rig: &Rig, data: &Data, report: &mut Report) {
     }
     assert_eq!(
         count(&data.query).await,
-        Some(data.query.expected_count),
+        data.query.expected_count,
         "no row lost"
     );
 }
@@ -677,7 +799,7 @@ pub async fn crash(rig: &Rig, data: &Data, report: &mut Report) {
     ));
     assert_eq!(
         count(&data.query).await,
-        Some(data.query.expected_count),
+        data.query.expected_count,
         "no row lost"
     );
 }

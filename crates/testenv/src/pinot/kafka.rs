@@ -19,9 +19,8 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 use super::jvm::{Jars, SMALL_HEAP, java};
-use super::layout::{HOST, Layout, Ports};
+use super::layout::{Layout, Ports};
 use super::processes::Processes;
-use crate::process::port_open;
 
 pub const NAME: &str = "kafka";
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -46,13 +45,13 @@ const KEY_SEPARATOR: char = '\t';
 /// broker, and every partition is left without a leader ("cannot become follower since
 /// the new leader -1 is unavailable") until it is unfenced; producers time out meanwhile.
 /// Observed with 2.8.2 after a 20 s SIGSTOP; with 60 s the same stall is harmless.
-pub fn server_properties(ports: &Ports, data_dir: &Path) -> String {
+pub fn server_properties(host: &str, ports: &Ports, data_dir: &Path) -> String {
     format!(
         "process.roles=broker,controller\n\
          node.id={NODE_ID}\n\
-         controller.quorum.voters={NODE_ID}@{HOST}:{controller}\n\
-         listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller}\n\
-         advertised.listeners=PLAINTEXT://{HOST}:{port}\n\
+         controller.quorum.voters={NODE_ID}@{host}:{controller}\n\
+         listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}\n\
+         advertised.listeners=PLAINTEXT://{host}:{port}\n\
          listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
          controller.listener.names=CONTROLLER\n\
          inter.broker.listener.name=PLAINTEXT\n\
@@ -69,18 +68,19 @@ pub fn server_properties(ports: &Ports, data_dir: &Path) -> String {
     )
 }
 
-/// Writes the node's config, formats its storage and starts it; returns once it serves
-/// requests.
+/// Writes the node's config, formats its storage and starts it on `host`; returns once
+/// it serves requests.
 pub fn start(
     jars: &Jars,
     layout: &Layout,
     ports: &Ports,
+    host: &str,
     processes: &mut Processes,
 ) -> anyhow::Result<()> {
     let config = layout.kafka.join("server.properties");
     std::fs::write(
         &config,
-        server_properties(ports, &layout.kafka.join("data")),
+        server_properties(host, ports, &layout.kafka.join("data")),
     )?;
     format_storage(jars, layout, &config)?;
     let mut command = java(std::slice::from_ref(&jars.kafka), SMALL_HEAP, &layout.kafka);
@@ -89,7 +89,7 @@ pub fn start(
         .arg("kafka.Kafka")
         .arg(&config);
     processes.spawn(NAME, command, &layout.logs)?;
-    wait_started(ports.kafka, processes)
+    wait_started(host, ports.kafka, processes)
 }
 
 /// `StorageTool format`: writes `meta.properties` (cluster and node id) into `log.dirs`,
@@ -104,9 +104,11 @@ fn format_storage(jars: &Jars, layout: &Layout, config: &Path) -> anyhow::Result
     run_tool("kafka-storage format", command)
 }
 
-fn wait_started(port: u16, processes: &mut Processes) -> anyhow::Result<()> {
+fn wait_started(host: &str, port: u16, processes: &mut Processes) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
-    while !(port_open(port) && processes.log(NAME).contains(STARTED)) {
+    let address = format!("{host}:{port}");
+    let open = || std::net::TcpStream::connect(&address).is_ok();
+    while !(open() && processes.log(NAME).contains(STARTED)) {
         processes.ensure_running()?;
         if Instant::now() >= deadline {
             bail!("timed out after {START_TIMEOUT:?} waiting for Kafka on port {port}");
@@ -228,6 +230,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::pinot::layout::HOST;
 
     fn ports() -> Ports {
         let mut ports = Ports::pick();
@@ -238,7 +241,7 @@ mod tests {
 
     #[test]
     fn one_node_is_broker_and_controller_without_zookeeper() {
-        let properties = server_properties(&ports(), Path::new("/d"));
+        let properties = server_properties(HOST, &ports(), Path::new("/d"));
         assert!(properties.contains("process.roles=broker,controller\n"));
         assert!(properties.contains("controller.quorum.voters=1@127.0.0.1:9093\n"));
         assert!(

@@ -5,6 +5,8 @@
 use std::fmt::Debug;
 
 use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::core::NamespaceResourceScope;
 use kube::{Client, Resource, ResourceExt};
@@ -13,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cluster::desired::{DesiredCluster, DesiredPool, credentials_secret_name};
 use crate::cluster::error::ClusterError;
+use crate::cluster::names::ROUTABLE_CONDITION;
 use crate::cluster::plan::rollout::PodRef;
 
 /// Applies a pool's objects; the StatefulSet last, so the ConfigMap and Services it
@@ -26,11 +29,30 @@ pub async fn apply_pool(
     for service in &pool.services {
         apply(client, namespace, service).await?;
     }
-    apply(client, namespace, &pool.pdb).await?;
+    if let Some(pdb) = &pool.pdb {
+        apply(client, namespace, pdb).await?;
+    }
     apply(client, namespace, &pool.statefulset).await
 }
 
-/// Applies what pools share (credentials Secret, ServiceAccount) before any pool
+/// Deletes the per-pool PodDisruptionBudget earlier versions gave a server pool: the
+/// cluster-wide server budget replaces it, and the eviction API refuses a pod that
+/// two budgets select.
+pub async fn delete_pool_pdb(
+    client: &Client,
+    namespace: &str,
+    pool: &DesiredPool,
+) -> Result<(), ClusterError> {
+    let api: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), namespace);
+    match api.delete(pool.workload(), &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies what pools share (credentials Secret, ServiceAccount, the servers'
+/// PodDisruptionBudget) before any pool
 /// mounts it. A credentials Secret the spec no longer needs is deleted: it holds
 /// passwords.
 pub async fn apply_shared(
@@ -53,6 +75,9 @@ pub async fn apply_shared(
     if let Some(account) = &desired.service_account {
         apply(client, namespace, account).await?;
     }
+    if let Some(pdb) = &desired.server_pdb {
+        apply(client, namespace, pdb).await?;
+    }
     Ok(())
 }
 
@@ -74,6 +99,35 @@ where
             object: format!("{} {name}", K::kind(&())),
             source,
         })
+}
+
+/// Sets the readiness gate condition on server pods (a strategic merge of the
+/// status's conditions, keyed by type, so the kubelet's own stay as they are).
+pub async fn mark_routable(
+    client: &Client,
+    namespace: &str,
+    pods: &[String],
+) -> Result<(), ClusterError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let patch = serde_json::json!({"status": {"conditions": [{
+        "type": ROUTABLE_CONDITION,
+        "status": "True",
+        "reason": "RoutedByEveryBroker",
+        "message": "every broker routes queries to this server",
+        "lastTransitionTime": now,
+    }]}});
+    for pod in pods {
+        match api
+            .patch_status(pod, &PatchParams::default(), &Patch::Strategic(&patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Deletes pods, each only if it is still the pod that was observed (same uid): a

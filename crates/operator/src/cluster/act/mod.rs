@@ -55,6 +55,10 @@ async fn run(target: &Target<'_>, action: &Action) -> Result<(), ClusterError> {
     match action {
         Action::ApplyShared => kubernetes::apply_shared(client, namespace, target.desired).await,
         Action::ApplyPool(id) => kubernetes::apply_pool(client, namespace, pool(target, id)).await,
+        Action::DeletePoolPdb(id) => {
+            kubernetes::delete_pool_pdb(client, namespace, pool(target, id)).await
+        }
+        Action::MarkRoutable(pods) => kubernetes::mark_routable(client, namespace, pods).await,
         Action::DeletePods { pool, pods } => {
             let deleted = kubernetes::delete_pods(client, namespace, pods).await?;
             let pool = pool.to_string();
@@ -62,6 +66,7 @@ async fn run(target: &Target<'_>, action: &Action) -> Result<(), ClusterError> {
             metrics.pods_restarted(namespace, target.cluster, &pool, deleted);
             Ok(())
         }
+        Action::DisableQueries(ids) => pinot::disable_queries(pinot_of(target)?, ids).await,
         Action::UntagLeaving(leaving) => pinot::untag(pinot_of(target)?, leaving).await,
         Action::Rebalance(tables) => pinot::rebalance(pinot_of(target)?, tables).await,
     }

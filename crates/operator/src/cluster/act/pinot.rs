@@ -1,14 +1,26 @@
-//! The Pinot calls of a plan, through the cluster's controller Service: draining
-//! servers before a scale-down, keeping tags and Pinot pools on instances, and
-//! forgetting instances that are gone.
+//! The Pinot calls of a plan, through the cluster's controller Service: taking
+//! servers out of routing before a restart, draining servers before a scale-down,
+//! keeping tags, Pinot pools and `queriesDisabled` on instances, and forgetting
+//! instances that are gone.
 
-use pinot_client::{PinotClient, RebalanceOptions, TableType};
+use pinot_client::{InstanceChange, PinotClient, RebalanceOptions, TableType};
 
 use crate::cluster::error::ClusterError;
 use crate::cluster::plan::instances::{WantedInstance, pools_differ, tags_differ};
 
 fn drain_failed(e: pinot_client::Error) -> ClusterError {
     ClusterError::DrainFailed(e.to_string())
+}
+
+/// Sets `queriesDisabled` on servers about to restart.
+pub async fn disable_queries(pinot: &PinotClient, ids: &[String]) -> Result<(), ClusterError> {
+    for id in ids {
+        pinot
+            .set_queries_disabled(id, true)
+            .await
+            .map_err(|e| ClusterError::QuiesceFailed(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Clears the tags of leaving servers, so no new segment lands on them.
@@ -48,8 +60,8 @@ pub async fn rebalance(
     Ok(())
 }
 
-/// Keeps tenant/tier tags and Pinot pools on the wanted instances (drift is
-/// reverted); returns the instances changed.
+/// Keeps tenant/tier tags, Pinot pools and `queriesDisabled` on the wanted instances
+/// (drift is reverted); returns the instances changed.
 pub async fn sync_instances(
     pinot: &PinotClient,
     wanted: &[WantedInstance],
@@ -64,12 +76,18 @@ pub async fn sync_instances(
         if retag {
             pinot.update_instance_tags(&want.id, &want.tags).await?;
         }
-        // After the tags: the pools update writes back the instance as it reads it.
-        let repool = pools_differ(&instance.pools, &want.pools);
-        if repool {
-            pinot.update_instance_pools(&want.id, &want.pools).await?;
+        // After the tags: the update writes back the instance as it reads it.
+        let change = InstanceChange {
+            pools: pools_differ(&instance.pools, &want.pools).then(|| want.pools.clone()),
+            queries_disabled: want
+                .queries_disabled
+                .filter(|d| *d != instance.queries_disabled),
+        };
+        let update = change != InstanceChange::default();
+        if update {
+            pinot.update_instance(&want.id, &change).await?;
         }
-        if retag || repool {
+        if retag || update {
             changed.push(want.id.clone());
         }
     }

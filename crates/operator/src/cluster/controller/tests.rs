@@ -12,6 +12,7 @@ use kube::runtime::watcher;
 use serde_json::json;
 
 use super::*;
+use crate::cluster::desired::DesiredPool;
 use crate::cluster::desired::tests::HETEROGENEOUS;
 use crate::metrics::Metrics;
 use crate::mock_apiserver::{self, Seen};
@@ -134,11 +135,14 @@ async fn a_settled_resync_writes_no_status_no_event_and_deletes_no_pod() {
         assert!(!path.ends_with("/events"), "Event: {request:?}");
         assert!(!path.contains("/pods/"), "pod touched: {request:?}");
     }
-    // What it does write is the re-assertion of every pool (a server-side apply that
-    // changes nothing unless someone edited an object) and the removal of a
-    // credentials Secret the spec does not need (answered 404: there is none).
+    // What it does write is the re-assertion of every pool and of the servers'
+    // disruption budget (a server-side apply that changes nothing unless someone
+    // edited an object) and the removal of a credentials Secret the spec does not
+    // need (answered 404: there is none).
     let desired = build(&stopped, &Default::default()).unwrap();
-    let objects: usize = desired.pools.iter().map(|p| 3 + p.services.len()).sum();
+    let pool_objects = |p: &DesiredPool| 2 + p.services.len() + usize::from(p.pdb.is_some());
+    let shared = usize::from(desired.server_pdb.is_some());
+    let objects: usize = desired.pools.iter().map(pool_objects).sum::<usize>() + shared;
     let applies = resync.iter().filter(|r| r.method == Method::PATCH).count();
     let deletes: Vec<&str> = resync
         .iter()

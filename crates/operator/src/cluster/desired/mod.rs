@@ -38,7 +38,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::{Resource, ResourceExt};
 
-use crate::cluster::component::PINOT_ROLES;
+use crate::cluster::component::{Component, PINOT_ROLES};
 use crate::cluster::error::ClusterError;
 use crate::cluster::names::{
     APPLIED_HASH_ANNOTATION, PoolId, helix_cluster_name, zookeeper_address,
@@ -60,6 +60,10 @@ pub struct DesiredCluster {
     pub credentials: Option<Secret>,
     /// ServiceAccount for deep storage workload identity.
     pub service_account: Option<ServiceAccount>,
+    /// One PodDisruptionBudget over every server pod of the cluster (when it has
+    /// servers): a segment's replicas live in different server pools, so a node drain
+    /// may take only one server at a time, whatever its pool.
+    pub server_pdb: Option<PodDisruptionBudget>,
 }
 
 /// The objects of one pool, applied together.
@@ -78,7 +82,9 @@ pub struct DesiredPool {
     pub instance_port: Option<i32>,
     pub config_map: ConfigMap,
     pub services: Vec<Service>,
-    pub pdb: PodDisruptionBudget,
+    /// The pool's own budget; `None` for servers, which share
+    /// [`DesiredCluster::server_pdb`].
+    pub pdb: Option<PodDisruptionBudget>,
     pub statefulset: StatefulSet,
     /// Hash of all of the above; also stamped on the StatefulSet.
     pub hash: String,
@@ -191,12 +197,14 @@ pub fn build(
             pools.push(pool::pinot_pool(&pinot, component, role, pool, index));
         }
     }
+    let has_servers = pools.iter().any(|p| p.id.component == Component::Server);
     Ok(DesiredCluster {
         cluster: name.clone(),
         image,
         pools,
         credentials: production.credentials,
         service_account: production.service_account,
+        server_pdb: has_servers.then(|| workload::server_disruption_budget(&scope)),
     })
 }
 

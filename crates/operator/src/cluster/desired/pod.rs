@@ -3,8 +3,9 @@
 
 use api::settings::KubernetesSettings;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, Probe,
-    SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EnvVar, HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler,
+    PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretVolumeSource, SecurityContext,
+    SleepAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -91,6 +92,18 @@ pub fn probes(container: &mut Container, port: &str, readiness: &str, liveness: 
     container.startup_probe = Some(http_probe(liveness, port, 5, 120));
     container.liveness_probe = Some(http_probe(liveness, port, 10, 3));
     container.readiness_probe = Some(http_probe(readiness, port, 5, 3));
+}
+
+/// A `preStop` hook that sleeps `seconds` (kubelet's own sleep action: the image
+/// needs no `sleep` binary).
+pub fn pre_stop_sleep(seconds: i64) -> Lifecycle {
+    Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            sleep: Some(SleepAction { seconds }),
+            ..LifecycleHandler::default()
+        }),
+        ..Lifecycle::default()
+    }
 }
 
 /// Operator variables first, then the user's (merged by name: a user variable of the

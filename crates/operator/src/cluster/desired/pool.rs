@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use api::cluster::{PoolSpec, RoleSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    PodTemplateSpec, Volume, VolumeMount,
+    PodReadinessGate, PodTemplateSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -17,7 +17,8 @@ use super::credentials::{
 };
 use super::meta::{hash, object_meta};
 use super::pod::{
-    container_security_context, env, env_var, pod_spec, probes, read_only_mount, secret_key_volume,
+    container_security_context, env, env_var, pod_spec, pre_stop_sleep, probes, read_only_mount,
+    secret_key_volume,
 };
 use super::workload::{
     DATA_VOLUME, SetParts, client_service, headless_service, pod_disruption_budget, service_port,
@@ -29,8 +30,8 @@ use crate::cluster::desired::config::{ConfInput, RenderedConf, render};
 use crate::cluster::desired::jvm::java_opts;
 use crate::cluster::desired::merge::{PoolSettings, pool_settings};
 use crate::cluster::names::{
-    CONFIG_HASH_ANNOTATION, PoolId, SECRETS_HASH_ANNOTATION, client_service as client_service_name,
-    common_labels,
+    CONFIG_HASH_ANNOTATION, PoolId, ROUTABLE_CONDITION, SECRETS_HASH_ANNOTATION,
+    client_service as client_service_name, common_labels,
 };
 
 const CONFIG_VOLUME: &str = "config";
@@ -115,7 +116,8 @@ pub fn pinot_pool(
         template,
         claims,
     });
-    let pdb = pod_disruption_budget(meta(workload, id.labels(name)), id.selector(name));
+    let pdb = (component != Component::Server)
+        .then(|| pod_disruption_budget(meta(workload, id.labels(name)), id.selector(name)));
     DesiredPool::new(DesiredPool {
         id,
         replicas,
@@ -253,6 +255,7 @@ fn pod_template(
     };
     let (readiness, liveness) = component.health_paths();
     probes(&mut container, component.health_port(), readiness, liveness);
+    container.lifecycle = component.pre_stop_seconds().map(pre_stop_sleep);
 
     let mut labels = k8s.pod_labels.clone();
     labels.extend(id.labels(cx.scope.name));
@@ -262,6 +265,11 @@ fn pod_template(
         annotations.insert(SECRETS_HASH_ANNOTATION.into(), secrets.clone());
     }
     let mut spec = pod_spec(container, volumes, k8s, component.default_grace_seconds());
+    if component == Component::Server {
+        spec.readiness_gates = Some(vec![PodReadinessGate {
+            condition_type: ROUTABLE_CONDITION.into(),
+        }]);
+    }
     if !added.init_containers.is_empty() {
         spec.init_containers = Some(added.init_containers.clone());
     }

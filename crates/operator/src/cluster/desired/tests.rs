@@ -115,13 +115,47 @@ fn pools_come_in_deployment_order() {
 }
 
 #[test]
+fn one_disruption_budget_spans_every_server_pool() {
+    let d = desired();
+    assert!(pool(&d, Component::Server, "hot").pdb.is_none());
+    assert!(pool(&d, Component::Broker, "default").pdb.is_some());
+    let pdb = d.server_pdb.as_ref().expect("a server budget");
+    assert_eq!(pdb.metadata.name.as_deref(), Some("analytics-server"));
+    let spec = pdb.spec.as_ref().unwrap();
+    assert_eq!(
+        spec.max_unavailable,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1))
+    );
+    let selector = spec
+        .selector
+        .as_ref()
+        .unwrap()
+        .match_labels
+        .clone()
+        .unwrap();
+    assert_eq!(
+        selector,
+        BTreeMap::from([
+            (
+                "pinot.operator.dev/cluster".to_owned(),
+                "analytics".to_owned()
+            ),
+            (
+                "pinot.operator.dev/component".to_owned(),
+                "server".to_owned()
+            ),
+        ]),
+        "every server pod of the cluster, whatever its pool"
+    );
+}
+
+#[test]
 fn objects_are_named_labelled_and_owned_by_the_cluster() {
     let d = desired();
     let hot = pool(&d, Component::Server, "hot");
     let metas = [
         &hot.config_map.metadata,
         &hot.services[0].metadata,
-        &hot.pdb.metadata,
         &hot.statefulset.metadata,
     ];
     for meta in metas {
@@ -369,8 +403,28 @@ fn grace_periods_leave_pinot_time_to_drain() {
     let d = desired();
     let grace = |c, n| pod_spec(&pool(&d, c, n).statefulset).termination_grace_period_seconds;
     assert_eq!(grace(Component::Server, "hot"), Some(300));
-    assert_eq!(grace(Component::Broker, "default"), Some(60));
+    assert_eq!(grace(Component::Broker, "default"), Some(90));
     assert_eq!(grace(Component::Controller, "main"), Some(30));
+}
+
+#[test]
+fn only_brokers_keep_serving_a_while_after_deletion() {
+    let d = desired();
+    let pre_stop = |c, n| {
+        let pod = pod_spec(&pool(&d, c, n).statefulset);
+        let hook = pod.containers[0]
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.pre_stop.clone());
+        hook.and_then(|h| h.sleep).map(|s| s.seconds)
+    };
+    let broker = pre_stop(Component::Broker, "default").expect("a broker preStop sleep");
+    assert!(
+        broker < 90 - 10,
+        "sleep and Pinot's 10 s delay fit the grace period"
+    );
+    assert_eq!(pre_stop(Component::Server, "hot"), None);
+    assert_eq!(pre_stop(Component::Controller, "main"), None);
 }
 
 #[test]

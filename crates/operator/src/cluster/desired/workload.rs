@@ -16,6 +16,11 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::cluster::component::Component;
+use crate::cluster::desired::Scope;
+use crate::cluster::desired::meta::object_meta;
+use crate::cluster::names::{self, CLUSTER_LABEL, COMPONENT_LABEL, common_labels};
+
 /// Name of the data volume (and of its claim template).
 pub const DATA_VOLUME: &str = "data";
 
@@ -65,6 +70,21 @@ pub fn client_service(
         }),
         status: None,
     }
+}
+
+/// The budget over every server pod of the cluster, named `<cluster>-server`.
+pub fn server_disruption_budget(scope: &Scope<'_>) -> PodDisruptionBudget {
+    let labels = common_labels(scope.name, Component::Server);
+    let selector = BTreeMap::from([
+        (CLUSTER_LABEL.to_owned(), scope.name.to_owned()),
+        (
+            COMPONENT_LABEL.to_owned(),
+            Component::Server.as_str().to_owned(),
+        ),
+    ]);
+    let name = names::client_service(scope.name, Component::Server);
+    let meta = object_meta(name, scope.namespace, labels, &scope.owner);
+    pod_disruption_budget(meta, selector)
 }
 
 /// Voluntary disruptions (node drains) take at most one pod of a pool at a time.

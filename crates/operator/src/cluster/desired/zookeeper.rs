@@ -151,7 +151,7 @@ pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredP
         template,
         claims: vec![volume_claim(size, storage.storage_class_name)],
     });
-    let pdb = pod_disruption_budget(meta(workload), id.selector(name));
+    let pdb = Some(pod_disruption_budget(meta(workload), id.selector(name)));
     DesiredPool::new(DesiredPool {
         id,
         replicas,

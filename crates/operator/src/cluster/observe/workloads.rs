@@ -8,7 +8,9 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 
-use crate::cluster::names::{APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, REVISION_LABEL, ordinal};
+use crate::cluster::names::{
+    APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, REVISION_LABEL, ROUTABLE_CONDITION, ordinal,
+};
 use crate::stores::Stores;
 
 /// Everything observed, by StatefulSet (workload) name.
@@ -58,7 +60,12 @@ pub struct ObservedPod {
     pub ordinal: i32,
     /// `controller-revision-hash`: the revision the pod was created from.
     pub revision: Option<String>,
+    /// The pod's `Ready` condition (for servers, including the routable gate).
     pub ready: bool,
+    /// Its containers are ready (`ContainersReady`): the Pinot process says it serves.
+    pub serving: bool,
+    /// Its [`ROUTABLE_CONDITION`] is True.
+    pub routable: bool,
     pub terminating: bool,
     /// Image of the first container.
     pub image: Option<String>,
@@ -139,15 +146,19 @@ fn observe_set(set: &StatefulSet) -> ObservedSet {
 
 fn observe_pod(pod: &Pod) -> ObservedPod {
     let status = pod.status.as_ref();
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let condition = |kind: &str| {
+        status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == kind && c.status == "True"))
+    };
     let name = pod.name_any();
     ObservedPod {
         ordinal: ordinal(&name).unwrap_or(-1),
         uid: pod.uid().unwrap_or_default(),
         revision: pod.labels().get(REVISION_LABEL).cloned(),
-        ready,
+        ready: condition("Ready"),
+        serving: condition("ContainersReady"),
+        routable: condition(ROUTABLE_CONDITION),
         terminating: pod.metadata.deletion_timestamp.is_some(),
         image: pod
             .spec
@@ -169,6 +180,8 @@ pub fn running(desired: &crate::cluster::desired::DesiredCluster, image: &str) -
                 ordinal: i,
                 revision: Some("r2".into()),
                 ready: true,
+                serving: true,
+                routable: true,
                 image: Some(image.into()),
                 ..Default::default()
             })

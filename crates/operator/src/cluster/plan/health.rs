@@ -88,7 +88,7 @@ pub fn verdict(instances: &[String], snapshot: &Snapshot) -> Verdict {
 }
 
 /// The first few items, and how many more there are.
-fn summarize(mut items: Vec<String>) -> String {
+pub(crate) fn summarize(mut items: Vec<String>) -> String {
     let more = items.len().saturating_sub(SHOWN);
     items.truncate(SHOWN);
     let mut message = items.join("; ");

@@ -1,9 +1,10 @@
-//! The Pinot instances of the operator's pools, decided purely: the tags and Pinot
-//! pools each registered instance should carry (drift is reverted), and which
+//! The Pinot instances of the operator's pools, decided purely: the tags, Pinot pools
+//! and `queriesDisabled` each registered instance should carry (drift is reverted), and which
 //! instances a finished scale-down left behind and can be forgotten.
 
 use std::collections::BTreeMap;
 
+use crate::cluster::component::Component;
 use crate::cluster::desired::DesiredPool;
 use crate::cluster::names::{Naming, instance_id, pod_name};
 use crate::cluster::observe::pinot::Snapshot;
@@ -47,13 +48,20 @@ pub struct WantedInstance {
     pub tags: Vec<String>,
     /// Pinot pool per tag; empty: left as it is.
     pub pools: BTreeMap<String, i32>,
+    /// Servers: set while a restart takes them out of routing, cleared otherwise (a
+    /// restarted server comes back with it set). `None`: left as it is.
+    pub queries_disabled: Option<bool>,
 }
 
-/// The tags and Pinot pools of every ready, current pod of a pool that has tags to keep.
+/// What every serving pod (its Pinot process ready; a server need not be routable
+/// yet) of a pool that has tags to keep should carry; `quiescing` are
+/// the servers a restart is taking out of routing. A terminating pod is left alone:
+/// it is on its way out.
 pub fn wanted_instances(
     pools: &[DesiredPool],
     observed: &Observed,
     naming: &Naming<'_>,
+    quiescing: &[String],
 ) -> Vec<WantedInstance> {
     let mut out = Vec::new();
     for pool in pools.iter().filter(|p| !p.tags.is_empty()) {
@@ -66,10 +74,13 @@ pub fn wanted_instances(
         for pod in observed
             .pods
             .iter()
-            .filter(|p| p.ready && p.ordinal < pool.replicas)
+            .filter(|p| p.serving && !p.terminating && p.ordinal < pool.replicas)
         {
+            let id = instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port);
+            let server = pool.id.component == Component::Server;
             out.push(WantedInstance {
-                id: instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port),
+                queries_disabled: server.then(|| quiescing.contains(&id)),
+                id,
                 tags: pool.tags.clone(),
                 pools: pool.pinot_pools.clone(),
             });
@@ -135,6 +146,7 @@ mod tests {
             name: format!("analytics-server-hot-{ordinal}"),
             ordinal,
             ready,
+            serving: ready,
             ..Default::default()
         };
         let observed = Observed {
@@ -142,23 +154,50 @@ mod tests {
                 "analytics-server-hot".to_owned(),
                 ObservedPool {
                     set: None,
-                    pods: vec![pod(0, true), pod(1, false), pod(3, true)],
+                    pods: vec![pod(0, true), pod(1, false), pod(2, true), pod(3, true)],
                 },
             )]),
         };
-        let wanted = wanted_instances(&pools, &observed, &NAMING);
+        let wanted = wanted_instances(&pools, &observed, &NAMING, &[id(2)]);
         assert_eq!(
             wanted.len(),
-            1,
+            2,
             "not-ready and leaving pods are skipped: {wanted:?}"
         );
         assert_eq!(wanted[0].id, id(0));
+        assert_eq!(
+            (wanted[0].queries_disabled, wanted[1].queries_disabled),
+            (Some(false), Some(true)),
+            "queries stay disabled only on the servers being restarted"
+        );
         assert!(wanted[0].tags.contains(&"hot_OFFLINE".to_owned()));
         assert!(!tags_differ(
             &["b".into(), "a".into()],
             &["a".into(), "b".into()]
         ));
         assert!(tags_differ(&["server_untagged".into()], &["a".into()]));
+    }
+
+    #[test]
+    fn a_terminating_pod_is_left_alone() {
+        let pools = pools();
+        let pod = ObservedPod {
+            name: "analytics-server-hot-0".into(),
+            ready: true,
+            serving: true,
+            terminating: true,
+            ..Default::default()
+        };
+        let observed = Observed {
+            pools: BTreeMap::from([(
+                "analytics-server-hot".to_owned(),
+                ObservedPool {
+                    set: None,
+                    pods: vec![pod],
+                },
+            )]),
+        };
+        assert!(wanted_instances(&pools, &observed, &NAMING, &[]).is_empty());
     }
 
     #[test]

@@ -4,31 +4,38 @@
 //! only carries the [`Plan`] out ([`super::act`]).
 //!
 //! [`rollout`] picks the step, [`health`] turns Pinot's answers into a verdict per
-//! pool, [`drain`] and [`instances`] decide the Pinot side of scale-downs, tags and
-//! Pinot pools.
+//! pool, [`quiesce`] takes servers out of the brokers' routing before they restart,
+//! [`routable`] says when a restarted server is Ready (the brokers route to it again),
+//! [`drain`] and [`instances`] decide the Pinot side of scale-downs, tags, Pinot pools
+//! and `queriesDisabled`.
 
 pub mod drain;
 pub mod health;
 pub mod instances;
 pub mod notes;
+pub mod quiesce;
 pub mod rollout;
+pub mod routable;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use api::cluster::PinotChecks;
+use api::cluster::{PinotChecks, ServerRolloutStrategy};
 use pinot_client::TableType;
 
 use crate::cluster::component::Component;
 use crate::cluster::desired::DesiredCluster;
 use crate::cluster::names::{Naming, PoolId};
 use crate::cluster::observe::pinot::PinotView;
+use crate::cluster::observe::routing::Routing;
 use crate::cluster::observe::workloads::Observed;
 use drain::{DrainProgress, leaving, needs_drain, progress};
 use instances::{WantedInstance, departed, wanted_instances};
 pub use notes::Note;
-use rollout::{PodRef, Policy, Step, targets};
+use quiesce::Gate;
+use rollout::{PodRef, Policy, Step, Verdict, targets};
 
 /// Look again this soon while a rollout is under way; watch events usually come first.
 pub const BUSY_REQUEUE: Duration = Duration::from_secs(5);
@@ -42,6 +49,10 @@ pub struct Seen<'a> {
     pub view: &'a PinotView,
     pub policy: &'a Policy,
     pub naming: &'a Naming<'a>,
+    /// What the brokers route, read when server pods are about to restart
+    /// ([`quiesce::wave`]) or wait for their readiness gate ([`routable::pending`]);
+    /// `None` otherwise.
+    pub routing: Option<&'a Routing>,
 }
 
 /// A write that carries the step out. Run in order; the first failure ends the run.
@@ -51,8 +62,15 @@ pub enum Action {
     ApplyShared,
     /// Server-side apply a pool's objects.
     ApplyPool(PoolId),
+    /// Delete the per-pool PodDisruptionBudget of a server pool (earlier versions
+    /// made one; the cluster-wide server budget replaces it).
+    DeletePoolPdb(PoolId),
+    /// Set the readiness gate of server pods every broker routes to.
+    MarkRoutable(Vec<String>),
     /// Delete pods (pinned by uid) so their StatefulSet recreates them.
     DeletePods { pool: PoolId, pods: Vec<PodRef> },
+    /// Set `queriesDisabled` on servers about to restart, so brokers route around them.
+    DisableQueries(Vec<String>),
     /// Clear the tags of servers about to leave, so no new segment lands on them.
     UntagLeaving(Vec<String>),
     /// Rebalance tables that still place segments on leaving servers.
@@ -63,7 +81,7 @@ pub enum Action {
 /// note, not an error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Upkeep {
-    /// Keep tags and Pinot pools on the pools' ready instances.
+    /// Keep tags, Pinot pools and `queriesDisabled` on the pools' ready instances.
     SyncInstances(Vec<WantedInstance>),
     /// Drop instances a finished scale-down left behind.
     ForgetDeparted(Vec<String>),
@@ -81,8 +99,12 @@ pub struct Plan {
     pub blocked: Option<String>,
 }
 
-/// Plans one reconcile.
-pub fn plan(seen: &Seen<'_>) -> Plan {
+/// The rollout step of this reconcile.
+pub fn step(seen: &Seen<'_>) -> Step {
+    step_with_verdicts(seen).0
+}
+
+fn step_with_verdicts(seen: &Seen<'_>) -> (Step, BTreeMap<PoolId, Verdict>) {
     let verdicts = health::verdicts(&seen.desired.pools, seen.observed, seen.view, seen.naming);
     let step = rollout::plan(
         &targets(seen.desired),
@@ -90,6 +112,13 @@ pub fn plan(seen: &Seen<'_>) -> Plan {
         &verdicts,
         seen.policy,
     );
+    (step, verdicts)
+}
+
+/// Plans one reconcile.
+pub fn plan(seen: &Seen<'_>) -> Plan {
+    let (step, verdicts) = step_with_verdicts(seen);
+    let wave = quiesce::wave(&step, seen);
     let mut plan = Plan {
         step: step.clone(),
         actions: vec![],
@@ -97,25 +126,39 @@ pub fn plan(seen: &Seen<'_>) -> Plan {
         notes: skipped_checks(seen).into_iter().collect(),
         blocked: None,
     };
+    plan.notes.extend(one_at_a_time(seen, &step, &verdicts));
     plan.notes
         .extend(notes::leftover(seen.desired, seen.observed));
+    // Not a rollout step: even a paused rollout reports restarted servers Ready.
+    gate(&mut plan, seen);
     if seen.policy.paused {
         return plan;
     }
     plan.actions.push(Action::ApplyShared);
-    take(&mut plan, seen, &step);
-    plan.upkeep = upkeep(seen, &step);
+    take(&mut plan, seen, &step, &wave);
+    plan.upkeep = upkeep(seen, &step, &wave);
     plan
 }
 
-/// The writes of `step`.
-fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step) {
+/// The writes of `step`; `wave` are the servers it restarts that serve queries.
+fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, wave: &[String]) {
     match step {
-        Step::Create(id) | Step::Update(id) => plan.actions.push(Action::ApplyPool(id.clone())),
-        Step::Restart { pool, pods } => plan.actions.push(Action::DeletePods {
-            pool: pool.clone(),
-            pods: pods.clone(),
-        }),
+        Step::Create(id) | Step::Update(id) => {
+            plan.actions.push(Action::ApplyPool(id.clone()));
+            // Only when the pool changes (as it does on the upgrade that dropped it),
+            // not on every resync.
+            if id.component == Component::Server {
+                plan.actions.push(Action::DeletePoolPdb(id.clone()));
+            }
+        }
+        Step::Restart { pool, pods } => {
+            if quiesced(plan, seen, wave) {
+                plan.actions.push(Action::DeletePods {
+                    pool: pool.clone(),
+                    pods: pods.clone(),
+                });
+            }
+        }
         Step::ScaleDown { pool, from, to } if needs_drain(pool.component) => {
             drain_then_shrink(plan, seen, pool, *from, *to)
         }
@@ -126,6 +169,69 @@ fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step) {
             plan.actions.extend(pools.map(Action::ApplyPool));
         }
         Step::Wait { .. } | Step::Paused(_) => {}
+    }
+}
+
+/// Sets the readiness gate of the server pods every broker routes to; says what the
+/// others wait for. Without Pinot the gate is set only when the spec lets the rollout
+/// go on without Pinot's checks (it cannot be confirmed).
+fn gate(plan: &mut Plan, seen: &Seen<'_>) {
+    let pending = routable::pending(seen);
+    if pending.is_empty() {
+        return;
+    }
+    let ready = match (seen.view, seen.routing) {
+        // No broker routes anything: there is nothing to wait for.
+        _ if !has_brokers(seen) => pending.into_iter().map(|p| p.pod).collect(),
+        (PinotView::Reachable(snapshot), Some(routing)) => {
+            let (ready, waiting) = routable::confirmed(&pending, snapshot, routing);
+            if !waiting.is_empty() {
+                plan.notes
+                    .push(Note::NotRoutableYet(health::summarize(waiting)));
+            }
+            ready
+        }
+        (PinotView::Unreachable(_), _)
+            if seen.policy.pinot_checks == PinotChecks::SkipWhenUnreachable =>
+        {
+            pending.into_iter().map(|p| p.pod).collect()
+        }
+        _ => vec![],
+    };
+    if !ready.is_empty() {
+        plan.actions.push(Action::MarkRoutable(ready));
+    }
+}
+
+/// Whether the cluster has brokers at all (a spec may leave them out).
+fn has_brokers(seen: &Seen<'_>) -> bool {
+    (seen.desired.pools.iter()).any(|p| p.id.component == Component::Broker && p.replicas > 0)
+}
+
+/// Whether the servers of a restart are out of every broker's routing; if not, the
+/// plan gets what brings them there. Without Pinot's word (checks skipped) there is
+/// nothing to ask, and the pods' own shutdown is the drain.
+fn quiesced(plan: &mut Plan, seen: &Seen<'_>, wave: &[String]) -> bool {
+    let (PinotView::Reachable(snapshot), Some(routing)) = (seen.view, seen.routing) else {
+        return true;
+    };
+    if wave.is_empty() || !has_brokers(seen) {
+        return true;
+    }
+    match quiesce::gate(wave, snapshot, routing) {
+        Gate::Go => true,
+        Gate::Disable(ids) => {
+            plan.notes.push(Note::Quiescing(format!(
+                "taking {} out of query routing",
+                ids.join(", ")
+            )));
+            plan.actions.push(Action::DisableQueries(ids));
+            false
+        }
+        Gate::Wait(why) => {
+            plan.notes.push(Note::Quiescing(why));
+            false
+        }
     }
 }
 
@@ -157,7 +263,7 @@ fn drain_then_shrink(plan: &mut Plan, seen: &Seen<'_>, pool: &PoolId, from: i32,
 
 /// Tags and Pinot pools on every reconcile Pinot answers; forgetting departed
 /// instances only once settled (never while stopped: every ordinal looks departed).
-fn upkeep(seen: &Seen<'_>, step: &Step) -> Vec<Upkeep> {
+fn upkeep(seen: &Seen<'_>, step: &Step, wave: &[String]) -> Vec<Upkeep> {
     let PinotView::Reachable(snapshot) = seen.view else {
         return vec![];
     };
@@ -166,6 +272,7 @@ fn upkeep(seen: &Seen<'_>, step: &Step) -> Vec<Upkeep> {
         pools,
         seen.observed,
         seen.naming,
+        wave,
     ))];
     if matches!(step, Step::Settled) && !seen.policy.stopped {
         upkeep.push(Upkeep::ForgetDeparted(departed(
@@ -175,6 +282,29 @@ fn upkeep(seen: &Seen<'_>, step: &Step) -> Vec<Upkeep> {
         )));
     }
     upkeep
+}
+
+/// Says why a `PoolByPool` server rollout restarts a pool one pod at a time: some of
+/// its segments have no serving replica elsewhere (a table placed inside the pool,
+/// or a consuming segment whose other replica is not consuming yet).
+fn one_at_a_time(
+    seen: &Seen<'_>,
+    step: &Step,
+    verdicts: &BTreeMap<PoolId, Verdict>,
+) -> Option<Note> {
+    let Step::Restart { pool, .. } = step else {
+        return None;
+    };
+    let by_pool = seen.policy.server_strategy == ServerRolloutStrategy::PoolByPool;
+    match verdicts.get(pool) {
+        Some(Verdict::SoleReplicas(why)) if by_pool && pool.component == Component::Server => {
+            Some(Note::OnePodAtATime {
+                pool: pool.to_string(),
+                why: why.clone(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Says in status that Pinot-side checks were skipped, when the spec lets the rollout

@@ -13,7 +13,18 @@ pub enum Note {
     LeftoverStatefulSets(Vec<String>),
     /// A scale-down waits while Pinot moves these tables' segments.
     MovingSegments(Vec<String>),
-    /// Instances whose tags or Pinot pools were set.
+    /// A `PoolByPool` server rollout restarts this pool one pod at a time (why).
+    OnePodAtATime {
+        pool: String,
+        why: String,
+    },
+    /// Server pods of a restart wait until the brokers route around them (what is
+    /// pending).
+    Quiescing(String),
+    /// Server pods whose Pinot process is ready but which not every broker routes to
+    /// yet (what each waits for); they are not Ready until then.
+    NotRoutableYet(String),
+    /// Instances whose tags, Pinot pools or `queriesDisabled` were set.
     Tagged(Vec<String>),
     TaggingFailed(String),
     /// Instances a finished scale-down left behind, dropped from Pinot.
@@ -37,7 +48,12 @@ impl fmt::Display for Note {
                 "moving segments of {} off the leaving servers",
                 tables.join(", ")
             ),
-            Note::Tagged(ids) => write!(f, "tagged {}", ids.join(", ")),
+            Note::OnePodAtATime { pool, why } => {
+                write!(f, "{pool} restarts one pod at a time: {why}")
+            }
+            Note::Quiescing(what) => write!(f, "before the restart: {what}"),
+            Note::NotRoutableYet(what) => write!(f, "not routed to yet: {what}"),
+            Note::Tagged(ids) => write!(f, "updated instances {}", ids.join(", ")),
             Note::TaggingFailed(why) => write!(f, "tagging instances failed: {why}"),
             Note::DroppedDeparted(ids) => {
                 write!(f, "dropped departed instances {}", ids.join(", "))

@@ -8,6 +8,7 @@ use pinot_client::TableType;
 use super::*;
 use crate::cluster::desired::tests::{NAMING, desired};
 use crate::cluster::observe::pinot::{Snapshot, TableStates};
+use crate::cluster::observe::routing::Routing;
 use crate::cluster::observe::workloads::{ObservedPod, ObservedPool, ObservedSet, running};
 
 /// Pinot knows every instance of `observed` and holds no segment.
@@ -35,6 +36,23 @@ fn plan_with(
         view,
         policy: &policy,
         naming: &NAMING,
+        routing: None,
+    })
+}
+
+fn plan_routed(
+    desired: &DesiredCluster,
+    observed: &Observed,
+    view: &PinotView,
+    routing: &Routing,
+) -> Plan {
+    plan(&Seen {
+        desired,
+        observed,
+        view,
+        policy: &Policy::default(),
+        naming: &NAMING,
+        routing: Some(routing),
     })
 }
 
@@ -307,4 +325,86 @@ fn requeues_follow_the_step() {
     assert_eq!(requeue_after(&wait, false, resync), BUSY_REQUEUE);
     assert_eq!(requeue_after(&shrink, false, resync), DRAIN_REQUEUE);
     assert_eq!(requeue_after(&Step::Settled, true, resync), DRAIN_REQUEUE);
+}
+
+/// The hot server pool's pods are all on an old revision.
+fn rolling_hot(desired: &DesiredCluster) -> Observed {
+    let mut observed = running(desired, "x");
+    let pool = observed.pools.get_mut("analytics-server-hot").unwrap();
+    pool.set.as_mut().unwrap().update_revision = Some("r3".into());
+    observed
+}
+
+/// What a broker that routes nothing of the (segment-less) cluster says.
+fn broker_routes_nothing(disabled: &[String]) -> Routing {
+    Routing {
+        disabled: disabled.iter().cloned().collect(),
+        brokers: BTreeMap::from([("analytics-broker-default-0".into(), Ok(BTreeMap::new()))]),
+    }
+}
+
+#[test]
+fn a_server_restart_disables_queries_before_deleting_anything() {
+    let d = desired();
+    let observed = rolling_hot(&d);
+    let view = healthy(&d, &observed);
+    let step = step(&Seen {
+        desired: &d,
+        observed: &observed,
+        view: &view,
+        policy: &Policy::default(),
+        naming: &NAMING,
+        routing: None,
+    });
+    let Step::Restart { pool, pods } = &step else {
+        panic!("{step:?}")
+    };
+    assert_eq!(*pool, hot());
+    let wave: Vec<String> = (pods.iter())
+        .map(|p| hot_instance(crate::cluster::names::ordinal(&p.name).unwrap()))
+        .collect();
+
+    let first = plan_routed(&d, &observed, &view, &broker_routes_nothing(&[]));
+    assert_eq!(first.actions[1..], [Action::DisableQueries(wave.clone())]);
+    assert!(first.notes.iter().any(|n| matches!(n, Note::Quiescing(_))));
+
+    let then = plan_routed(&d, &observed, &view, &broker_routes_nothing(&wave));
+    assert!(
+        matches!(then.actions[1], Action::DeletePods { .. }),
+        "{:?}",
+        then.actions
+    );
+    let Upkeep::SyncInstances(wanted) = &then.upkeep[0] else {
+        panic!("{:?}", then.upkeep)
+    };
+    let disabled: Vec<&String> = (wanted.iter())
+        .filter(|w| w.queries_disabled == Some(true))
+        .map(|w| &w.id)
+        .collect();
+    assert_eq!(
+        disabled,
+        wave.iter().collect::<Vec<_>>(),
+        "kept off until deleted"
+    );
+}
+
+#[test]
+fn a_server_restart_with_no_broker_to_ask_waits_and_says_so() {
+    let d = desired();
+    let observed = rolling_hot(&d);
+    let view = healthy(&d, &observed);
+    let wave: Vec<String> = (0..3).map(hot_instance).collect();
+    let routing = Routing {
+        disabled: wave.iter().cloned().collect(),
+        brokers: BTreeMap::new(),
+    };
+    let plan = plan_routed(&d, &observed, &view, &routing);
+    assert_eq!(plan.actions, [Action::ApplyShared]);
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.to_string().contains("no broker pod is ready")),
+        "{:?}",
+        plan.notes
+    );
 }

@@ -64,6 +64,8 @@ fn parse_pool(workload: &str, text: &str, want: i32) -> ObservedPool {
                 ordinal: ordinal as i32,
                 revision: Some(rev.into()),
                 ready: flag == "+",
+                serving: flag == "+",
+                routable: flag == "+",
                 terminating: flag == "x",
                 image: None,
             }

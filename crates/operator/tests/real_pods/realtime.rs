@@ -1,0 +1,227 @@
+//! The REALTIME side of the rollouts: a Kafka node on the real node's bridge (pods
+//! reach it as their gateway), a table consuming from it with one replica per server
+//! pool, a producer writing a uniquely numbered message every 50 ms throughout, and at
+//! the end the proof that every message Kafka holds is in Pinot exactly once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use api::{PinotSchema, PinotTable};
+use serde_json::{Value, json};
+use testenv::kubernetes::network::BRIDGE_IP;
+use testenv::load::Query;
+use testenv::pinot::{KafkaNode, Release};
+use testenv::produce::{Produced, Producer};
+use tokio::task::JoinHandle;
+
+use crate::rig::{READER_PASSWORD, Rig, basic};
+
+pub const TABLE: &str = "clicks";
+/// Rows per consuming segment: at 20 messages a second a segment commits every
+/// 100 s, so commits happen while pods restart.
+const FLUSH_ROWS: u32 = 2000;
+
+/// The stream and what reads it.
+pub struct Stream {
+    _kafka: KafkaNode,
+    producer: Producer,
+    /// `SELECT COUNT(*)` of the table: any count is right, failures and partial
+    /// answers are not.
+    pub query: Query,
+}
+
+pub async fn start(rig: &Rig) -> Stream {
+    let version = rig.pinot().await.version().await.unwrap();
+    let release = version
+        .and_then(|v| Release::parse(&v))
+        .expect("Pinot's version");
+    let kafka = KafkaNode::start(&BRIDGE_IP.to_string()).unwrap_or_else(|e| panic!("{e:#}"));
+    kafka
+        .create_topic(TABLE, 1)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    rig.apply(resource("PinotSchema", schema())).await;
+    rig.apply(resource("PinotTable", table(kafka.bootstrap(), release)))
+        .await;
+    rig.wait_for(
+        "the REALTIME table to sync",
+        Duration::from_secs(120),
+        || async {
+            let schema = rig.api::<PinotSchema>().get(TABLE).await.unwrap();
+            let table = rig.api::<PinotTable>().get(TABLE).await.unwrap();
+            let synced = |s: Option<&api::ContentStatus>| {
+                s.is_some_and(|s| {
+                    (s.conditions.iter()).any(|c| c.type_ == "Synced" && c.status == "True")
+                })
+            };
+            (synced(schema.status.as_ref()) && synced(table.status.as_ref())).then_some(())
+        },
+    )
+    .await;
+    let producer = Producer::start(kafka.bootstrap(), TABLE)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let query = Query {
+        broker: rig.broker_url().await,
+        sql: format!("SELECT COUNT(*) FROM {TABLE}"),
+        expected_count: None,
+        authorization: Some(basic("reader", READER_PASSWORD)),
+    };
+    rig.wait_for(
+        "consumed rows to be counted",
+        Duration::from_secs(120),
+        || async {
+            let count = testenv::load::count(&reqwest::Client::new(), &query).await;
+            count.filter(|n| *n > 0)
+        },
+    )
+    .await;
+    Stream {
+        _kafka: kafka,
+        producer,
+        query,
+    }
+}
+
+fn resource(kind: &str, spec: Value) -> Value {
+    json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind,
+           "metadata": {"name": TABLE}, "spec": spec})
+}
+
+fn schema() -> Value {
+    json!({"clusterRef": {"name": "rt"}, "schema": {"schemaName": TABLE,
+        "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "n", "dataType": "LONG"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
+                                "granularity": "1:MILLISECONDS"}]}})
+}
+
+/// Replication 2 (`replicasPerPartition`), one replica group per Pinot pool, so each
+/// server pool consumes a whole replica of the partition.
+fn table(bootstrap: &str, release: Release) -> Value {
+    json!({"clusterRef": {"name": "rt"}, "schemaRef": {"name": TABLE}, "table": {
+        "tableName": TABLE, "tableType": "REALTIME",
+        "segmentsConfig": {"replicasPerPartition": "2", "replication": "2", "timeColumnName": "ts"},
+        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
+        "routing": {"instanceSelectorType": "replicaGroup"},
+        "instanceAssignmentConfigMap": {"CONSUMING": {
+            "tagPoolConfig": {"tag": "DefaultTenant_REALTIME", "poolBased": true, "numPools": 2},
+            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
+        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
+            "streamType": "kafka",
+            "stream.kafka.consumer.type": "lowlevel",
+            "stream.kafka.topic.name": TABLE,
+            "stream.kafka.broker.list": bootstrap,
+            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+            "stream.kafka.consumer.factory.class.name": release.kafka_consumer_factory(),
+            "stream.kafka.consumer.prop.auto.offset.reset": "smallest",
+            "realtime.segment.flush.threshold.rows": FLUSH_ROWS.to_string()
+        }},
+        "metadata": {}}})
+}
+
+/// Samples how far Pinot is behind the producer (now minus the newest row's `ts`)
+/// once a second; [`LagSampler::stop`] returns the largest lag seen.
+pub struct LagSampler {
+    stop: Arc<AtomicBool>,
+    worst_ms: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl LagSampler {
+    pub fn start(query: &Query) -> LagSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let worst_ms = Arc::new(AtomicU64::new(0));
+        let mut query = query.clone();
+        query.sql = format!("SELECT MAX(ts) FROM {TABLE}");
+        let (flag, worst) = (stop.clone(), worst_ms.clone());
+        let task = tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while !flag.load(Ordering::Relaxed) {
+                if let Some(newest) = newest_ts(&client, &query).await {
+                    let lag = now_ms().saturating_sub(newest);
+                    worst.fetch_max(lag, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        LagSampler {
+            stop,
+            worst_ms,
+            task,
+        }
+    }
+
+    pub async fn stop(self) -> Duration {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        Duration::from_millis(self.worst_ms.load(Ordering::Relaxed))
+    }
+}
+
+fn now_ms() -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    u64::try_from(now.as_millis()).unwrap()
+}
+
+/// `MAX(ts)`: Pinot answers aggregations as DOUBLE.
+async fn newest_ts(client: &reqwest::Client, query: &Query) -> Option<u64> {
+    let mut request = client
+        .post(format!("{}/query/sql", query.broker))
+        .json(&json!({"sql": query.sql}));
+    if let Some(authorization) = &query.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let answer: Value = request.send().await.ok()?.json().await.ok()?;
+    Some(answer.pointer("/resultTable/rows/0/0")?.as_f64()? as u64)
+}
+
+/// Stops the producer, waits until Pinot holds as many rows as Kafka holds messages,
+/// and checks that each arrived once (as many distinct ids as rows). Returns the
+/// report line.
+pub async fn check_exactly_once(rig: &Rig, stream: Stream) -> String {
+    let (produced, in_kafka): (Produced, u64) = stream.producer.stop().await;
+    let query = stream.query;
+    let sql = format!("SELECT COUNT(*), DISTINCTCOUNT(id) FROM {TABLE}");
+    let (rows, distinct) = rig
+        .wait_for(
+            "every produced message to be counted",
+            Duration::from_secs(300),
+            || async {
+                let answer = counts(&query, &sql).await?;
+                (answer.0 >= in_kafka).then_some(answer)
+            },
+        )
+        .await;
+    assert_eq!(
+        (rows, distinct),
+        (in_kafka, in_kafka),
+        "each of the {in_kafka} messages in Kafka is in Pinot exactly once"
+    );
+    assert!(
+        produced.acknowledged <= in_kafka,
+        "{produced:?}: every acknowledged message is in Kafka ({in_kafka})"
+    );
+    format!(
+        "REALTIME {TABLE}: {} messages produced ({} sends failed{}), {in_kafka} in Kafka, \
+         {rows} rows and {distinct} distinct ids in Pinot",
+        produced.acknowledged,
+        produced.failed,
+        match produced.examples.first() {
+            Some(e) => format!(", e.g. {e}"),
+            None => String::new(),
+        }
+    )
+}
+
+async fn counts(query: &Query, sql: &str) -> Option<(u64, u64)> {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/query/sql", query.broker))
+        .json(&json!({ "sql": sql }));
+    if let Some(authorization) = &query.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let answer: Value = request.send().await.ok()?.json().await.ok()?;
+    let row = answer.pointer("/resultTable/rows/0")?;
+    Some((row[0].as_f64()? as u64, row[1].as_f64()? as u64))
+}
