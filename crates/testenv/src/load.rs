@@ -15,8 +15,14 @@ use tokio::task::JoinHandle;
 
 /// How often the client queries.
 pub const INTERVAL: Duration = Duration::from_millis(100);
-/// A query that takes longer than this has failed for a user.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The client waits as long as the broker does (`pinot.broker.timeoutMs`, 10 s by
+/// default): a query with no answer by then has failed. (With a 5 s deadline one CI
+/// run counted 6 failed queries, all client timeouts, while two server JVMs started
+/// on the 2-core machine; whether the broker answered them later is not known.)
+/// Answers slower than [`SLOW`] are counted and reported.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// An answer slower than this is counted as slow (not failed).
+const SLOW: Duration = Duration::from_secs(2);
 
 /// What the client saw over a window.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +31,8 @@ pub struct Tally {
     pub failed: u64,
     pub partial: u64,
     pub wrong_count: u64,
+    /// Answered correctly, but after more than [`SLOW`].
+    pub slow: u64,
     /// The first few problems, to print.
     pub examples: Vec<String>,
 }
@@ -38,8 +46,8 @@ impl Tally {
 
     pub fn summary(&self) -> String {
         format!(
-            "{} queries: {} failed, {} partial, {} with a wrong row count",
-            self.sent, self.failed, self.partial, self.wrong_count
+            "{} queries: {} failed, {} partial, {} with a wrong row count, {} slower than {:?}",
+            self.sent, self.failed, self.partial, self.wrong_count, self.slow, SLOW
         )
     }
 }
@@ -93,8 +101,13 @@ async fn run(query: Query, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>) {
         // When the query was sent, to line problems up with restarts.
         let sent = started.elapsed();
         in_flight.spawn(async move {
+            let asked = Instant::now();
             let verdict = ask(&client, &query).await;
-            tally.lock().await.add(verdict, query.expected_count, sent);
+            let mut tally = tally.lock().await;
+            if matches!(verdict, Verdict::Fine) && asked.elapsed() > SLOW {
+                tally.slow += 1;
+            }
+            tally.add(verdict, query.expected_count, sent);
         });
         while in_flight.try_join_next().is_some() {}
     }

@@ -600,7 +600,10 @@ fn broker_complaints(rig: &Rig, window: Duration) -> String {
     let lines: Vec<&str> = (logs.lines())
         .filter(|l| {
             let l = l.to_lowercase();
-            (l.contains("unavailable") && !l.contains("unavailable):")) || l.contains("exception")
+            let query_log = l.contains("requestid=");
+            let trouble =
+                !l.contains("exceptions=0,") || l.contains("/0/0/0/1") || l.contains("timeout");
+            (query_log && trouble) || l.contains("exception:") || l.contains("error")
         })
         .take(6)
         .map(|l| &l[..l.len().min(400)])
