@@ -150,14 +150,21 @@ fn chain(error: &reqwest::Error) -> String {
 
 /// The row count `query` answers, `None` on any failure.
 pub async fn count(client: &reqwest::Client, query: &Query) -> Option<u64> {
+    let answer = first_row(client, query, &query.sql).await?;
+    answer.first()?.as_u64()
+}
+
+/// The first result row of `sql`, sent to `query`'s broker with its credentials;
+/// `None` on any failure.
+pub async fn first_row(client: &reqwest::Client, query: &Query, sql: &str) -> Option<Vec<Value>> {
     let mut request = client
         .post(format!("{}/query/sql", query.broker))
-        .json(&json!({ "sql": query.sql }));
+        .json(&json!({ "sql": sql }));
     if let Some(authorization) = &query.authorization {
         request = request.header("Authorization", authorization);
     }
-    let answer: Value = request.send().await.ok()?.json().await.ok()?;
-    answer.pointer("/resultTable/rows/0/0")?.as_u64()
+    let mut answer: Value = request.send().await.ok()?.json().await.ok()?;
+    serde_json::from_value(answer.pointer_mut("/resultTable/rows/0")?.take()).ok()
 }
 
 enum Verdict {

@@ -10,12 +10,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use api::{PinotSchema, PinotTable};
 use serde_json::{Value, json};
 use testenv::kubernetes::network::BRIDGE_IP;
-use testenv::load::Query;
+use testenv::load::{Query, first_row};
 use testenv::pinot::{KafkaNode, Release};
 use testenv::produce::{Produced, Producer};
 use tokio::task::JoinHandle;
 
 use crate::rig::{READER_PASSWORD, Rig, basic};
+use crate::stages::synced;
 
 pub const TABLE: &str = "clicks";
 /// Rows per consuming segment: at 20 messages a second a segment commits every
@@ -49,11 +50,6 @@ pub async fn start(rig: &Rig) -> Stream {
         || async {
             let schema = rig.api::<PinotSchema>().get(TABLE).await.unwrap();
             let table = rig.api::<PinotTable>().get(TABLE).await.unwrap();
-            let synced = |s: Option<&api::ContentStatus>| {
-                s.is_some_and(|s| {
-                    (s.conditions.iter()).any(|c| c.type_ == "Synced" && c.status == "True")
-                })
-            };
             (synced(schema.status.as_ref()) && synced(table.status.as_ref())).then_some(())
         },
     )
@@ -166,14 +162,8 @@ fn now_ms() -> u64 {
 
 /// `MAX(ts)`: Pinot answers aggregations as DOUBLE.
 async fn newest_ts(client: &reqwest::Client, query: &Query) -> Option<u64> {
-    let mut request = client
-        .post(format!("{}/query/sql", query.broker))
-        .json(&json!({"sql": query.sql}));
-    if let Some(authorization) = &query.authorization {
-        request = request.header("Authorization", authorization);
-    }
-    let answer: Value = request.send().await.ok()?.json().await.ok()?;
-    Some(answer.pointer("/resultTable/rows/0/0")?.as_f64()? as u64)
+    let row = first_row(client, query, &query.sql).await?;
+    Some(row.first()?.as_f64()? as u64)
 }
 
 /// Stops the producer, waits until Pinot holds as many rows as Kafka holds messages,
@@ -215,13 +205,6 @@ pub async fn check_exactly_once(rig: &Rig, stream: Stream) -> String {
 }
 
 async fn counts(query: &Query, sql: &str) -> Option<(u64, u64)> {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/query/sql", query.broker))
-        .json(&json!({ "sql": sql }));
-    if let Some(authorization) = &query.authorization {
-        request = request.header("Authorization", authorization);
-    }
-    let answer: Value = request.send().await.ok()?.json().await.ok()?;
-    let row = answer.pointer("/resultTable/rows/0")?;
-    Some((row[0].as_f64()? as u64, row[1].as_f64()? as u64))
+    let row = first_row(&reqwest::Client::new(), query, sql).await?;
+    Some((row.first()?.as_f64()? as u64, row.get(1)?.as_f64()? as u64))
 }

@@ -267,7 +267,7 @@ fn resource(kind: &str, name: &str, spec: Value) -> Value {
 }
 
 /// Whether the content object's status says `Synced=True`.
-fn synced(status: Option<&api::ContentStatus>) -> bool {
+pub fn synced(status: Option<&api::ContentStatus>) -> bool {
     status.is_some_and(|s| (s.conditions.iter()).any(|c| c.type_ == "Synced" && c.status == "True"))
 }
 
