@@ -245,7 +245,8 @@ pub struct RolloutSpec {
     #[serde(default)]
     pub server_strategy: ServerRolloutStrategy,
     /// What a rollout does when the operator cannot ask the cluster's Pinot whether a
-    /// pool is healthy (instances registered, segments ONLINE, last replicas).
+    /// pool is healthy (instances registered, segments ONLINE, last replicas), or a
+    /// managed ZooKeeper ensemble which member leads (restarted last).
     #[serde(default)]
     pub pinot_checks: PinotChecks,
 }

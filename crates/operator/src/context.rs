@@ -29,6 +29,8 @@ pub struct Context {
     pub namespace: Option<String>,
     /// Pinot clients of every controller, one per cluster and use.
     pub pinot: PinotClients,
+    /// Plain HTTP, for ZooKeeper's AdminServer.
+    pub http: reqwest::Client,
     /// Watched objects, read from memory.
     pub stores: Stores,
     writers: Mutex<Writers>,
@@ -52,6 +54,7 @@ impl Context {
             client,
             reporter,
             pinot: PinotClients::new(Arc::new(PinotCallMetrics(metrics.clone()))),
+            http: reqwest::Client::new(),
             metrics,
             resync,
             namespace,

@@ -7,7 +7,7 @@
 //! One cluster goes through every stage in order, because a deployed Pinot takes
 //! minutes to come up on a 2-core machine:
 //!
-//! - **deploy**: managed ZooKeeper, 1 controller, 2 brokers, servers in two pools of
+//! - **deploy**: managed ZooKeeper (3 members), 1 controller, 2 brokers, servers in two pools of
 //!   2, 1 minion, basic auth; it becomes Available and Pinot lists every instance,
 //!   alive, with its pool's tags and Pinot pool;
 //! - **content and data**: a schema and a table with replication 2 in replica groups
@@ -17,11 +17,10 @@
 //! - **rollouts under load**: a client queries the broker every 100 ms through a server
 //!   config change (`PoolByPool`), a broker config change, an image change
 //!   (`PoolByPool`, the leading operator pod deleted midway) and an image change
-//!   (`OneByOne`); each rollout keeps the role and pool order, consults Pinot's gates,
-//!   asks the brokers before restarting servers, restarts no pod twice and loses no
-//!   rows. Failed and partial queries are counted and reported per stage, with a
-//!   closing line naming every stage that missed zero (not asserted yet: see
-//!   docs/benchmarks.md);
+//!   (`OneByOne`), a controller restart and a ZooKeeper rollout (3 members, the
+//!   leader restarted last); each rollout keeps the role and pool order, consults
+//!   Pinot's gates, asks the brokers before restarting servers, restarts no pod twice
+//!   and loses no rows, and no query fails or comes back partial;
 //! - **sole replicas**: with a table whose two replicas both live in server pool `a`, a
 //!   `PoolByPool` rollout restarts pool `a` one pod at a time and pool `b` whole;
 //! - **scale-in**: a server pool shrinks from 2 to 1, its segments move first, the
@@ -37,6 +36,8 @@
 //! prints it).
 
 mod common;
+#[path = "real_pods/control_plane.rs"]
+mod control_plane;
 #[path = "real_pods/drain.rs"]
 mod drain;
 #[path = "real_pods/install.rs"]

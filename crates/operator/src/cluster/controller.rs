@@ -24,6 +24,7 @@ use crate::cluster::names::{CLUSTER_LABEL, MANAGED_BY_LABEL, Naming};
 use crate::cluster::observe::pinot::{PinotView, read_view};
 use crate::cluster::observe::routing::{self, Routing};
 use crate::cluster::observe::workloads::{self, Observed};
+use crate::cluster::observe::zookeeper;
 use crate::cluster::plan::rollout::{Policy, progress, targets};
 use crate::cluster::plan::{
     self, BUSY_REQUEUE, Seen, quiesce, requeue_after, routable, why_not_ask_pinot,
@@ -131,10 +132,16 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
         policy: &policy,
         naming: &naming,
         routing: None,
+        quorum: None,
     };
     let routing = look_at_routing(cluster, ctx, &seen, pinot.as_ref(), &secrets).await;
+    let quorum = match zookeeper::members_to_ask(&desired, &observed, &naming) {
+        Some(members) => Some(zookeeper::read(&ctx.http, &members).await),
+        None => None,
+    };
     let plan = plan::plan(&Seen {
         routing: routing.as_ref(),
+        quorum: quorum.as_ref(),
         ..seen
     });
     let step = plan.step.clone();

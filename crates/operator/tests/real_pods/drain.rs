@@ -42,8 +42,7 @@ pub async fn drain(rig: &Rig, data: &Data, stream: &Query, report: &mut Report) 
     let took = started.elapsed();
     let [offline, realtime] = loads;
     let (offline, realtime) = (offline.stop().await, realtime.stop().await);
-    report.expect_zero("node drain", "OFFLINE", &offline);
-    report.expect_zero("node drain", "REALTIME", &realtime);
+    // Reported, not asserted: docs/operations.md says what a drain costs and why.
     report.line(format!(
         "node drain (every pod evicted, budgets honoured): the last of {} evictions \
          accepted after {:.0?}, all pods back and Ready after {:.0?}; OFFLINE {}{}; \

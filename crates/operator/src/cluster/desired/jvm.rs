@@ -12,11 +12,18 @@ const HEAP_SHARE: f64 = 0.5;
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// Options every Pinot JVM gets: G1, exit on OOM (so Kubernetes restarts a wedged
-/// JVM) and the image's log4j config and plugin directory.
+/// JVM), a short DNS cache, and the image's log4j config and plugin directory.
+///
+/// A restarted pod keeps its name but not its IP. The JVM caches a name for 30 s, so
+/// a broker that looked a server up while the old pod was terminating (the headless
+/// Service still publishes it) would dial the dead address for up to 30 s after the
+/// new pod is routed to: queries waiting on it time out. 5 s bounds that, and a name
+/// not yet published is retried after 1 s instead of 10.
 fn base_options(component: Component) -> String {
     let role = component.as_str();
     format!(
         "-XX:+UseG1GC -XX:MaxGCPauseMillis=200 -XX:+ExitOnOutOfMemoryError \
+         -Dsun.net.inetaddr.ttl=5 -Dsun.net.inetaddr.negative.ttl=1 \
          -Dlog4j2.configurationFile=/opt/pinot/etc/conf/pinot-{role}-log4j2.xml \
          -Dplugins.dir=/opt/pinot/plugins"
     )

@@ -26,7 +26,7 @@ pub use credentials::{SECRET_FILE, credentials_secret_name, service_account_name
 pub use meta::hash;
 pub use pod::{container_security_context, read_only_mount, secret_key_volume};
 pub use pool::{expected_pinot_pools, expected_tags};
-pub use zookeeper::DEFAULT_ZOOKEEPER_IMAGE;
+pub use zookeeper::{ADMIN_PORT as ZOOKEEPER_ADMIN_PORT, DEFAULT_ZOOKEEPER_IMAGE};
 
 use std::collections::BTreeMap;
 

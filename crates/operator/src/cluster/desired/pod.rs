@@ -3,9 +3,9 @@
 
 use api::settings::KubernetesSettings;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler,
-    PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretVolumeSource, SecurityContext,
-    SleepAction, Volume, VolumeMount,
+    Capabilities, Container, EnvVar, ExecAction, HTTPGetAction, KeyToPath, Lifecycle,
+    LifecycleHandler, PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretVolumeSource,
+    SecurityContext, SleepAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -76,6 +76,19 @@ pub fn http_probe(path: &str, port: &str, period: i32, failures: i32) -> Probe {
             path: Some(path.into()),
             port: IntOrString::String(port.into()),
             ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+/// A probe that runs `command` in the container.
+pub fn exec_probe(command: &[&str], period: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(command.iter().map(|c| (*c).to_owned()).collect()),
         }),
         period_seconds: Some(period),
         timeout_seconds: Some(5),

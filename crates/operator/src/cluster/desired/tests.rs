@@ -585,3 +585,23 @@ fn a_cluster_without_uid_or_with_a_bad_spec_is_refused() {
         "InvalidSpec"
     );
 }
+
+#[test]
+fn zookeeper_is_ready_only_while_it_serves_and_alive_while_it_runs() {
+    let d = desired();
+    let c = container(&pool(&d, Component::Zookeeper, "managed").statefulset);
+    let command = c.readiness_probe.as_ref().unwrap().exec.as_ref().unwrap();
+    let script = command.command.as_ref().unwrap().join(" ");
+    assert!(
+        script.contains("printf srvr") && script.contains("^Mode: "),
+        "{script}"
+    );
+    let liveness = c
+        .liveness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
+    assert_eq!(liveness.path.as_deref(), Some("/commands/ruok"));
+}

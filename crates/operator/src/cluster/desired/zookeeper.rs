@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::meta::{hash, object_meta};
-use super::pod::{container_security_context, env, env_var, pod_spec, probes};
+use super::pod::{container_security_context, env, env_var, exec_probe, pod_spec, probes};
 use super::workload::{
     DATA_VOLUME, SetParts, client_service, headless_service, pod_disruption_budget, service_port,
     statefulset, volume_claim,
@@ -30,7 +30,8 @@ use crate::cluster::names::{
 /// Image used when `zookeeper.managed.image` is unset.
 pub const DEFAULT_ZOOKEEPER_IMAGE: &str = "zookeeper:3.9.3";
 const CONF_DIR: &str = "/conf";
-const ADMIN_PORT: i32 = 8080;
+/// The AdminServer's port (`/commands/...`).
+pub const ADMIN_PORT: i32 = 8080;
 const PORTS: [(&str, i32); 4] = [
     ("client", ZOOKEEPER_CLIENT_PORT),
     ("follower", 2888),
@@ -46,6 +47,13 @@ ordinal=\"${HOSTNAME##*-}\"
 echo $((ordinal + 1)) > /data/myid
 exec zkServer.sh --config /conf start-foreground
 ";
+
+/// Ready means serving as a member of the quorum (or standalone). `ruok` answers as
+/// soon as the process runs, before the member has joined the ensemble, so a rollout
+/// waiting on it could stop a second member while the first is still syncing and
+/// lose the quorum. `srvr` prints `Mode:` only while the member serves. Plain bash:
+/// the image needs no `nc`.
+const SERVING: &str = "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && grep -q '^Mode: ' <&3";
 
 pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredPool {
     let id = PoolId::zookeeper();
@@ -114,8 +122,9 @@ pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredP
         security_context: Some(container_security_context()),
         ..Container::default()
     };
-    // The AdminServer answers `ruok` over HTTP: no `nc` needed in the image.
+    // The AdminServer answers `ruok` over HTTP: alive, though not necessarily serving.
     probes(&mut container, "admin", "/commands/ruok", "/commands/ruok");
+    container.readiness_probe = Some(exec_probe(&["bash", "-c", SERVING], 5, 3));
     let volumes = vec![Volume {
         name: "config".into(),
         config_map: Some(ConfigMapVolumeSource {

@@ -31,6 +31,7 @@ use crate::cluster::names::{Naming, PoolId};
 use crate::cluster::observe::pinot::PinotView;
 use crate::cluster::observe::routing::Routing;
 use crate::cluster::observe::workloads::Observed;
+use crate::cluster::observe::zookeeper::Quorum;
 use drain::{DrainProgress, leaving, needs_drain, progress};
 use instances::{WantedInstance, departed, wanted_instances};
 pub use notes::Note;
@@ -53,6 +54,9 @@ pub struct Seen<'a> {
     /// ([`quiesce::wave`]) or wait for their readiness gate ([`routable::pending`]);
     /// `None` otherwise.
     pub routing: Option<&'a Routing>,
+    /// Which ZooKeeper member leads, read while an ensemble has members to restart
+    /// ([`crate::cluster::observe::zookeeper::members_to_ask`]); `None` otherwise.
+    pub quorum: Option<&'a Quorum>,
 }
 
 /// A write that carries the step out. Run in order; the first failure ends the run.
@@ -105,7 +109,14 @@ pub fn step(seen: &Seen<'_>) -> Step {
 }
 
 fn step_with_verdicts(seen: &Seen<'_>) -> (Step, BTreeMap<PoolId, Verdict>) {
-    let verdicts = health::verdicts(&seen.desired.pools, seen.observed, seen.view, seen.naming);
+    let mut verdicts = health::verdicts(&seen.desired.pools, seen.observed, seen.view, seen.naming);
+    if let Some(quorum) = seen.quorum {
+        let verdict = match quorum {
+            Quorum::Led(pod) => Verdict::Leader(pod.clone()),
+            Quorum::Unknown(why) => Verdict::Unknown(why.clone()),
+        };
+        verdicts.insert(PoolId::zookeeper(), verdict);
+    }
     let step = rollout::plan(
         &targets(seen.desired),
         seen.observed,

@@ -82,9 +82,11 @@ impl Policy {
     }
 }
 
-/// What Pinot says about a pool's instances.
+/// What Pinot says about a pool's instances (or a ZooKeeper ensemble about its leader).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
+    /// A ZooKeeper ensemble in quorum, led by this pod: restarted last.
+    Leader(String),
     /// Every instance is registered and serves all its segments.
     Healthy,
     /// Healthy, but some segments have no serving replica outside this pool (which).
@@ -93,8 +95,8 @@ pub enum Verdict {
     SoleReplicas(String),
     /// Pinot answered, and the pool is not there yet (why).
     NotYet(String),
-    /// Pinot could not be asked (why). The rollout waits, unless the spec's
-    /// `pinotChecks` says to go on without the check.
+    /// Pinot (or, for ZooKeeper, every member) could not be asked (why). The rollout
+    /// waits, unless the spec's `pinotChecks` says to go on without the check.
     Unknown(String),
 }
 
@@ -118,6 +120,8 @@ pub enum Waiting {
     Pinot(String),
     /// Pinot's checks are required and Pinot cannot be asked.
     PinotUnreachable(String),
+    /// The checks are required and no ZooKeeper member says which one leads.
+    LeaderUnknown(String),
 }
 
 /// The next step.
@@ -218,6 +222,10 @@ impl Waiting {
             Waiting::PinotUnreachable(why) => format!(
                 "cannot ask Pinot whether it is safe to go on ({why}); the rollout waits for \
                  Pinot's checks (spec.rollout.pinotChecks: SkipWhenUnreachable goes on without them)"
+            ),
+            Waiting::LeaderUnknown(why) => format!(
+                "cannot tell which ZooKeeper member leads, to restart it last ({why}); \
+                 spec.rollout.pinotChecks: SkipWhenUnreachable goes on without knowing"
             ),
         }
     }
@@ -340,7 +348,7 @@ fn restart(
     // the pool is not all there: a pod of a one-at-a-time wave may still be loading the
     // only other replicas.
     let pinot_allows_whole_pool = match verdict {
-        Verdict::Healthy => true,
+        Verdict::Healthy | Verdict::Leader(_) => true,
         Verdict::Unknown(_) => blind.is_none(),
         Verdict::SoleReplicas(_) | Verdict::NotYet(_) => false,
     };
@@ -355,9 +363,13 @@ fn restart(
         return restart(vec![broken]);
     }
     if let Some(why) = blind {
+        let why = match t.id.component {
+            Component::Zookeeper => Waiting::LeaderUnknown(why),
+            _ => Waiting::PinotUnreachable(why),
+        };
         return Step::Wait {
             pool: t.id.clone(),
-            why: Waiting::PinotUnreachable(why),
+            why,
         };
     }
     let ready = pool.ready_count();
@@ -376,12 +388,17 @@ fn restart(
             why: Waiting::Pinot(why.clone()),
         };
     }
-    // Highest ordinal first, like the StatefulSet controller's own rolling update.
-    let last = outdated
+    // Highest ordinal first, like the StatefulSet controller's own rolling update, and
+    // a ZooKeeper leader last: the ensemble then elects once, not once per member.
+    let leader = match verdict {
+        Verdict::Leader(pod) => Some(pod.as_str()),
+        _ => None,
+    };
+    let next = outdated
         .iter()
-        .max_by_key(|p| p.ordinal)
+        .max_by_key(|p| (Some(p.name.as_str()) != leader, p.ordinal))
         .expect("outdated is not empty");
-    restart(vec![last])
+    restart(vec![next])
 }
 
 /// Share of wanted pods that run the desired spec and are ready (1.0 when settled).

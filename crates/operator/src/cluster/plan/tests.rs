@@ -37,6 +37,7 @@ fn plan_with(
         policy: &policy,
         naming: &NAMING,
         routing: None,
+        quorum: None,
     })
 }
 
@@ -53,6 +54,7 @@ fn plan_routed(
         policy: &Policy::default(),
         naming: &NAMING,
         routing: Some(routing),
+        quorum: None,
     })
 }
 
@@ -355,6 +357,7 @@ fn a_server_restart_disables_queries_before_deleting_anything() {
         policy: &Policy::default(),
         naming: &NAMING,
         routing: None,
+        quorum: None,
     });
     let Step::Restart { pool, pods } = &step else {
         panic!("{step:?}")

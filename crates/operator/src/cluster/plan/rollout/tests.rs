@@ -423,6 +423,76 @@ fn planner_table() {
     }
 }
 
+/// A three-member ensemble restarts its members one at a time, the leader last, and
+/// never a member while another is out of the quorum (not Ready).
+#[test]
+fn zookeeper_restarts_its_leader_last() {
+    use Component::*;
+    let targets = targets([3, 2, 2, 3, 2, 1]);
+    let leader = |ordinal: i32| Verdict::Leader(format!("c-zookeeper-managed-{ordinal}"));
+    let unknown = Verdict::Unknown("no member says it leads".into());
+    let cases = [
+        (
+            "r1+ r1+ r1+",
+            leader(2),
+            Policy::default(),
+            restart(Zookeeper, "managed", &[1]),
+        ),
+        (
+            "r1+ r1+ r2+",
+            leader(0),
+            Policy::default(),
+            restart(Zookeeper, "managed", &[1]),
+        ),
+        (
+            "r1+ r2+ r2+",
+            leader(0),
+            Policy::default(),
+            restart(Zookeeper, "managed", &[0]),
+        ),
+        (
+            "r1+ r1+ r2-",
+            leader(0),
+            Policy::default(),
+            wait(
+                Zookeeper,
+                "managed",
+                Waiting::PodsNotReady { ready: 2, want: 3 },
+            ),
+        ),
+        (
+            "r1+ r1+ r1+",
+            unknown.clone(),
+            Policy::default(),
+            wait(
+                Zookeeper,
+                "managed",
+                Waiting::LeaderUnknown("no member says it leads".into()),
+            ),
+        ),
+        (
+            "r1+ r1+ r1+",
+            unknown,
+            Policy {
+                pinot_checks: PinotChecks::SkipWhenUnreachable,
+                ..Policy::default()
+            },
+            restart(Zookeeper, "managed", &[2]),
+        ),
+    ];
+    for (pods, verdict, policy, expect) in cases {
+        let states = with(
+            SETTLED,
+            0,
+            Box::leak(format!("H/r2 {pods}").into_boxed_str()),
+        );
+        let observed = observed(&targets, states);
+        let verdicts = BTreeMap::from([(PoolId::zookeeper(), verdict.clone())]);
+        let step = plan(&targets, &observed, &verdicts, &policy);
+        assert_eq!(step, expect, "{pods} with {verdict:?}");
+    }
+}
+
 /// Whatever the state, an updated pod is never deleted: this is what makes an
 /// operator restart mid-rollout cost no extra restarts.
 #[test]

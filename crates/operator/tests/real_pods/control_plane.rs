@@ -1,0 +1,49 @@
+//! The control plane's side of the rollouts: which ZooKeeper member leads, asked the
+//! way the operator asks (the AdminServer's `leader` command), here on each pod's IP.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::rig::Rig;
+
+/// The pod whose ZooKeeper member leads the ensemble (waits up to a minute for the
+/// ensemble to have a leader).
+pub async fn zookeeper_leader(rig: &Rig) -> String {
+    rig.wait_for(
+        "a ZooKeeper member that leads",
+        Duration::from_secs(60),
+        || async {
+            for pod in rig.pods().await {
+                let component = pod
+                    .metadata
+                    .labels
+                    .as_ref()?
+                    .get("pinot.operator.dev/component");
+                let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+                let (Some("zookeeper"), Some(ip)) = (component.map(String::as_str), ip) else {
+                    continue;
+                };
+                if leads(&ip).await {
+                    return pod.metadata.name;
+                }
+            }
+            None
+        },
+    )
+    .await
+}
+
+async fn leads(ip: &str) -> bool {
+    let url = format!("http://{ip}:8080/commands/leader");
+    let answer = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    let Ok(answer) = answer else {
+        return false;
+    };
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    body["is_leader"] == Value::Bool(true)
+}
