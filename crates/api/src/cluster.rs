@@ -249,6 +249,13 @@ pub struct RolloutSpec {
     /// managed ZooKeeper ensemble which member leads (restarted last).
     #[serde(default)]
     pub pinot_checks: PinotChecks,
+    /// Force-commit the CONSUMING segments a wave of server pods hosts before the wave
+    /// restarts, and wait (up to 5 minutes) until they are committed, so the restarted
+    /// servers resume consuming where the commit ended instead of re-consuming the
+    /// whole segment. Default: on with `serverStrategy: PoolByPool`, off with
+    /// `OneByOne` (a commit per pod makes many small segments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_commit: Option<bool>,
 }
 
 /// What a rollout does when the operator cannot ask the cluster's Pinot.

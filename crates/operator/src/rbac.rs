@@ -58,7 +58,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["get", "list", "watch", "create", "patch", "delete"],
     ),
     // Rollouts delete pods one at a time or pool by pool.
-    ("", &["pods"], &["get", "list", "watch", "delete"]),
+    ("", &["pods"], &["get", "list", "watch", "delete", "patch"]),
     // A server pod's readiness gate: set once every broker routes queries to it.
     ("", &["pods/status"], &["patch"]),
     ("events.k8s.io", &["events"], &["create", "patch"]),

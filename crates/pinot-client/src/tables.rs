@@ -107,6 +107,21 @@ impl PinotClient {
         self.json(request).await
     }
 
+    /// `POST /tables/{name}/forceCommit` (0.11 and 1.x; a raw name or one with
+    /// `_REALTIME`): asks the servers to commit every CONSUMING segment of the table
+    /// now and to go on consuming in new segments from where those end. Asynchronous:
+    /// the answer comes before the commits (0.11 answers an empty 200, 1.x a job id
+    /// this client does not read); watch the segments turn ONLINE in the external
+    /// view. Repeating it commits the new consuming segments too.
+    pub async fn force_commit(&self, name: &str) -> Result<(), Error> {
+        let request = Request::new(
+            "POST /tables/{name}/forceCommit",
+            ["tables", name, "forceCommit"],
+        );
+        self.execute(request).await?;
+        Ok(())
+    }
+
     /// `POST /tables/{name}/resumeConsumption`: clears the pause flag and creates new
     /// consuming segments, which continue from the offsets the committed segments
     /// ended at (Pinot's default without `consumeFrom`), so nothing produced while

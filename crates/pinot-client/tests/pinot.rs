@@ -552,6 +552,53 @@ async fn realtime_consumption_pauses_and_resumes() {
     client.delete_schema(&offline).await.unwrap();
 }
 
+/// A force-commit seals the CONSUMING segment (ONLINE in the external view, every row
+/// still counted) and consumption goes on in a new segment from where it ended.
+#[tokio::test]
+async fn force_commit_seals_the_consuming_segment_and_consumption_goes_on() {
+    let _shared = EXCLUSIVE.read().await;
+    let pinot = Pinot::shared();
+    let client = client();
+    let name = unique("commit");
+    pinot.create_kafka_topic(&name, 1);
+    client.create_schema(&schema(&name, &[])).await.unwrap();
+    let config = realtime_table(&name, &name, &pinot.kafka_bootstrap());
+    client.create_table(&config).await.unwrap();
+    pinot.produce_json(&name, None, &rows(0, 5)).await;
+    wait_count(pinot, &name, 5).await;
+    let consuming = |view: &pinot_client::SegmentStates| -> Vec<String> {
+        (view.iter())
+            .filter(|(_, r)| r.values().any(|s| s == "CONSUMING"))
+            .map(|(segment, _)| segment.clone())
+            .collect()
+    };
+    let view = client
+        .external_view(&name, TableType::Realtime)
+        .await
+        .unwrap();
+    let before = consuming(&view);
+    assert_eq!(before.len(), 1, "{view:?}");
+
+    client.force_commit(&name).await.unwrap();
+    let after = eventually("the consuming segment committed", SETTLE, || async {
+        let view = (client.external_view(&name, TableType::Realtime).await).unwrap();
+        let sealed = (view.get(&before[0])).is_some_and(|r| r.values().all(|s| s == "ONLINE"));
+        let now = consuming(&view);
+        (sealed && now.len() == 1 && now != before).then_some(now)
+    })
+    .await;
+    assert_ne!(after, before);
+    wait_count(pinot, &name, 5).await;
+    pinot.produce_json(&name, None, &rows(5, 3)).await;
+    wait_count(pinot, &name, 8).await;
+
+    client
+        .delete_table(&name, TableType::Realtime, Some("0d"))
+        .await
+        .unwrap();
+    client.delete_schema(&name).await.unwrap();
+}
+
 #[tokio::test]
 async fn instances() {
     let _shared = EXCLUSIVE.read().await;

@@ -133,6 +133,7 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
         naming: &naming,
         routing: None,
         quorum: None,
+        now: unix_now(),
     };
     let routing = look_at_routing(cluster, ctx, &seen, pinot.as_ref(), &secrets).await;
     let quorum = match zookeeper::members_to_ask(&desired, &observed, &naming) {
@@ -172,6 +173,11 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
             ctx.resync,
         ))),
     }
+}
+
+fn unix_now() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |d| d.as_secs())
 }
 
 fn record_progress(

@@ -32,6 +32,9 @@ pub const CONFIG_HASH_ANNOTATION: &str = "pinot.operator.dev/config-hash";
 /// neither a rollout nor a node drain (the disruption budget counts Ready pods) takes
 /// the next server away while this one is not serving yet.
 pub const ROUTABLE_CONDITION: &str = "pinot.operator.dev/routable";
+/// On a server pod about to restart: when the operator asked Pinot to force-commit
+/// the segments it was consuming, and which (see `plan::force_commit`).
+pub const FORCE_COMMIT_ANNOTATION: &str = "pinot.operator.dev/force-commit";
 /// Set by the StatefulSet controller on every pod: the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 /// Pod DNS names (and so Pinot instance ids) assume the default cluster domain.

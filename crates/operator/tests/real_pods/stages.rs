@@ -429,6 +429,9 @@ struct Rollout {
     kill_leader: bool,
     /// The ZooKeeper member leading before the rollout must be the last one restarted.
     zookeeper_leader_last: bool,
+    /// The operator force-commits the REALTIME table's consuming segments before
+    /// restarting servers (`PoolByPool`'s default).
+    force_commits: bool,
 }
 
 /// Watches the cluster's pods (every one known before it returns).
@@ -465,6 +468,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &[],
             kill_leader: false,
             zookeeper_leader_last: false,
+            force_commits: true,
         },
         Rollout {
             name: "broker config change",
@@ -473,6 +477,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &["broker/default"],
             kill_leader: false,
             zookeeper_leader_last: false,
+            force_commits: false,
         },
         Rollout {
             name: "image change, PoolByPool, leading operator pod deleted midway",
@@ -481,6 +486,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &["broker/default"],
             kill_leader: true,
             zookeeper_leader_last: false,
+            force_commits: true,
         },
         Rollout {
             name: "image change, OneByOne",
@@ -489,6 +495,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &["broker/default", "server/a", "server/b"],
             kill_leader: false,
             zookeeper_leader_last: false,
+            force_commits: false,
         },
         Rollout {
             name: "controller restart",
@@ -497,6 +504,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &["controller/main"],
             kill_leader: false,
             zookeeper_leader_last: false,
+            force_commits: false,
         },
         Rollout {
             name: "ZooKeeper rollout, 3 members",
@@ -505,6 +513,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &["zookeeper/managed"],
             kill_leader: false,
             zookeeper_leader_last: true,
+            force_commits: false,
         },
     ];
     for case in cases {
@@ -539,6 +548,7 @@ pub async fn sole_replicas(rig: &Rig, stream: &Query, restarts: &Restarts, repor
         one_at_a_time: &["server/a"],
         kill_leader: false,
         zookeeper_leader_last: false,
+        force_commits: true,
     };
     roll(rig, [&solo, stream], restarts, &case, report).await;
 }
@@ -609,6 +619,18 @@ async fn roll(
         ));
     }
     check_rollout(rig, case, &seen, consulted).await;
+    if case.force_commits {
+        let said = format!(
+            "force-committing the consuming segments of {}",
+            realtime::TABLE
+        );
+        let events = cluster_events(rig).await;
+        assert!(
+            events.iter().any(|e| e.contains(&said)),
+            "{}: the operator force-committed before restarting servers: {events:?}",
+            case.name
+        );
+    }
     if let Some(leader) = leader {
         let last = seen
             .iter()

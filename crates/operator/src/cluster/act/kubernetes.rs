@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cluster::desired::{DesiredCluster, DesiredPool, credentials_secret_name};
 use crate::cluster::error::ClusterError;
-use crate::cluster::names::ROUTABLE_CONDITION;
+use crate::cluster::names::{FORCE_COMMIT_ANNOTATION, ROUTABLE_CONDITION};
 use crate::cluster::plan::rollout::PodRef;
 
 /// Applies a pool's objects; the StatefulSet last, so the ConfigMap and Services it
@@ -122,6 +122,26 @@ pub async fn mark_routable(
             .patch_status(pod, &PatchParams::default(), &Patch::Strategic(&patch))
             .await
         {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Leaves the force-commit mark on pods (server-side apply of the one annotation).
+pub async fn mark_force_committed(
+    client: &Client,
+    namespace: &str,
+    marks: &[(String, String)],
+) -> Result<(), ClusterError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    for (pod, mark) in marks {
+        let patch = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "annotations": {FORCE_COMMIT_ANNOTATION: mark}}});
+        let params = PatchParams::apply(crate::FIELD_MANAGER).force();
+        match api.patch(pod, &params, &Patch::Apply(&patch)).await {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(e.into()),

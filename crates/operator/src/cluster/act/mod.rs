@@ -67,6 +67,10 @@ async fn run(target: &Target<'_>, action: &Action) -> Result<(), ClusterError> {
             Ok(())
         }
         Action::DisableQueries(ids) => pinot::disable_queries(pinot_of(target)?, ids).await,
+        Action::ForceCommit { tables, marks } => {
+            pinot::force_commit(pinot_of(target)?, tables).await?;
+            kubernetes::mark_force_committed(client, namespace, marks).await
+        }
         Action::UntagLeaving(leaving) => pinot::untag(pinot_of(target)?, leaving).await,
         Action::Rebalance(tables) => pinot::rebalance(pinot_of(target)?, tables).await,
     }

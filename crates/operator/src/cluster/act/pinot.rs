@@ -23,6 +23,17 @@ pub async fn disable_queries(pinot: &PinotClient, ids: &[String]) -> Result<(), 
     Ok(())
 }
 
+/// Asks Pinot to force-commit the consuming segments of `tables`.
+pub async fn force_commit(pinot: &PinotClient, tables: &[String]) -> Result<(), ClusterError> {
+    for table in tables {
+        pinot
+            .force_commit(table)
+            .await
+            .map_err(|e| ClusterError::QuiesceFailed(format!("force-commit {table}: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Clears the tags of leaving servers, so no new segment lands on them.
 pub async fn untag(pinot: &PinotClient, leaving: &[String]) -> Result<(), ClusterError> {
     for id in leaving {

@@ -9,7 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 
 use crate::cluster::names::{
-    APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, REVISION_LABEL, ROUTABLE_CONDITION, ordinal,
+    APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, FORCE_COMMIT_ANNOTATION, REVISION_LABEL,
+    ROUTABLE_CONDITION, ordinal,
 };
 use crate::stores::Stores;
 
@@ -66,6 +67,8 @@ pub struct ObservedPod {
     pub serving: bool,
     /// Its [`ROUTABLE_CONDITION`] is True.
     pub routable: bool,
+    /// The force-commit mark the operator left on the pod, as written.
+    pub force_commit: Option<String>,
     pub terminating: bool,
     /// Image of the first container.
     pub image: Option<String>,
@@ -160,6 +163,7 @@ fn observe_pod(pod: &Pod) -> ObservedPod {
         serving: condition("ContainersReady"),
         routable: condition(ROUTABLE_CONDITION),
         terminating: pod.metadata.deletion_timestamp.is_some(),
+        force_commit: pod.annotations().get(FORCE_COMMIT_ANNOTATION).cloned(),
         image: pod
             .spec
             .as_ref()

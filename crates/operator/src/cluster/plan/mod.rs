@@ -6,10 +6,12 @@
 //! [`rollout`] picks the step, [`health`] turns Pinot's answers into a verdict per
 //! pool, [`quiesce`] takes servers out of the brokers' routing before they restart,
 //! [`routable`] says when a restarted server is Ready (the brokers route to it again),
+//! [`force_commit`] commits their consuming segments first,
 //! [`drain`] and [`instances`] decide the Pinot side of scale-downs, tags, Pinot pools
 //! and `queriesDisabled`.
 
 pub mod drain;
+pub mod force_commit;
 pub mod health;
 pub mod instances;
 pub mod notes;
@@ -33,6 +35,7 @@ use crate::cluster::observe::routing::Routing;
 use crate::cluster::observe::workloads::Observed;
 use crate::cluster::observe::zookeeper::Quorum;
 use drain::{DrainProgress, leaving, needs_drain, progress};
+use force_commit::Commit;
 use instances::{WantedInstance, departed, wanted_instances};
 pub use notes::Note;
 use quiesce::Gate;
@@ -57,6 +60,8 @@ pub struct Seen<'a> {
     /// Which ZooKeeper member leads, read while an ensemble has members to restart
     /// ([`crate::cluster::observe::zookeeper::members_to_ask`]); `None` otherwise.
     pub quorum: Option<&'a Quorum>,
+    /// Unix seconds: how long a force-commit has been waited for.
+    pub now: u64,
 }
 
 /// A write that carries the step out. Run in order; the first failure ends the run.
@@ -75,6 +80,12 @@ pub enum Action {
     DeletePods { pool: PoolId, pods: Vec<PodRef> },
     /// Set `queriesDisabled` on servers about to restart, so brokers route around them.
     DisableQueries(Vec<String>),
+    /// Force-commit these REALTIME tables (raw names), then mark the pods (pod, mark)
+    /// whose consuming segments the commit was for.
+    ForceCommit {
+        tables: Vec<String>,
+        marks: Vec<(String, String)>,
+    },
     /// Clear the tags of servers about to leave, so no new segment lands on them.
     UntagLeaving(Vec<String>),
     /// Rebalance tables that still place segments on leaving servers.
@@ -163,7 +174,7 @@ fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, wave: &[String]) {
             }
         }
         Step::Restart { pool, pods } => {
-            if quiesced(plan, seen, wave) {
+            if committed(plan, seen, step) && quiesced(plan, seen, wave) {
                 plan.actions.push(Action::DeletePods {
                     pool: pool.clone(),
                     pods: pods.clone(),
@@ -217,6 +228,39 @@ fn gate(plan: &mut Plan, seen: &Seen<'_>) {
 /// Whether the cluster has brokers at all (a spec may leave them out).
 fn has_brokers(seen: &Seen<'_>) -> bool {
     (seen.desired.pools.iter()).any(|p| p.id.component == Component::Broker && p.replicas > 0)
+}
+
+/// Whether the consuming segments of a restart's servers are committed (or need not
+/// be); if not, the plan gets what brings them there.
+fn committed(plan: &mut Plan, seen: &Seen<'_>, step: &Step) -> bool {
+    let PinotView::Reachable(snapshot) = seen.view else {
+        return true;
+    };
+    if !seen.policy.force_commit {
+        return true;
+    }
+    let members = quiesce::members(step, seen);
+    match force_commit::commit(&members, snapshot, seen.now) {
+        Commit::Go => true,
+        Commit::Ask { tables, marks } => {
+            let what = format!(
+                "force-committing the consuming segments of {}",
+                tables.join(", ")
+            );
+            plan.notes.push(Note::Quiescing(what));
+            plan.actions.push(Action::ForceCommit { tables, marks });
+            false
+        }
+        Commit::Wait(segments) => {
+            let what = format!("waiting for {} to commit", segments.join(", "));
+            plan.notes.push(Note::Quiescing(what));
+            false
+        }
+        Commit::GiveUp(segments) => {
+            plan.notes.push(Note::CommitGivenUp(segments));
+            true
+        }
+    }
 }
 
 /// Whether the servers of a restart are out of every broker's routing; if not, the

@@ -21,6 +21,8 @@ pub enum Note {
     /// Server pods of a restart wait until the brokers route around them (what is
     /// pending).
     Quiescing(String),
+    /// Segments a force-commit did not commit in time; the restart went on without.
+    CommitGivenUp(Vec<String>),
     /// Server pods whose Pinot process is ready but which not every broker routes to
     /// yet (what each waits for); they are not Ready until then.
     NotRoutableYet(String),
@@ -52,6 +54,12 @@ impl fmt::Display for Note {
                 write!(f, "{pool} restarts one pod at a time: {why}")
             }
             Note::Quiescing(what) => write!(f, "before the restart: {what}"),
+            Note::CommitGivenUp(segments) => write!(
+                f,
+                "force-commit of {} not done after {} s: restarting anyway (they are consumed again from their start offsets)",
+                segments.join(", "),
+                crate::cluster::plan::force_commit::PATIENCE
+            ),
             Note::NotRoutableYet(what) => write!(f, "not routed to yet: {what}"),
             Note::Tagged(ids) => write!(f, "updated instances {}", ids.join(", ")),
             Note::TaggingFailed(why) => write!(f, "tagging instances failed: {why}"),

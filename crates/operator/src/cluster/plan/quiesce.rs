@@ -21,6 +21,7 @@ use crate::cluster::names::instance_id;
 use crate::cluster::observe::pinot::{PinotView, Snapshot};
 use crate::cluster::observe::routing::{Routing, Sample};
 use crate::cluster::plan::Seen;
+use crate::cluster::plan::force_commit::{Mark, Member};
 use crate::cluster::plan::health::summarize;
 use crate::cluster::plan::rollout::Step;
 
@@ -42,6 +43,14 @@ pub enum Gate {
 /// pod whose Pinot process is not ready serves nothing, and one Pinot does not know
 /// has no routes).
 pub fn wave(step: &Step, seen: &Seen<'_>) -> Vec<String> {
+    members(step, seen)
+        .into_iter()
+        .map(|m| m.instance)
+        .collect()
+}
+
+/// Those pods, with their instances and force-commit marks.
+pub fn members(step: &Step, seen: &Seen<'_>) -> Vec<Member> {
     let (Step::Restart { pool, pods }, PinotView::Reachable(snapshot)) = (step, seen.view) else {
         return vec![];
     };
@@ -58,19 +67,21 @@ pub fn wave(step: &Step, seen: &Seen<'_>) -> Vec<String> {
     else {
         return vec![];
     };
-    let ready = |name: &str| observed.pods.iter().any(|p| p.name == name && p.serving);
+    let serving = |name: &str| observed.pods.iter().find(|p| p.name == name && p.serving);
     pods.iter()
-        .filter(|p| ready(&p.name))
-        .map(|p| {
-            instance_id(
+        .filter_map(|p| serving(&p.name))
+        .map(|p| Member {
+            pod: p.name.clone(),
+            instance: instance_id(
                 pool,
                 seen.naming.cluster,
                 seen.naming.namespace,
                 &p.name,
                 port,
-            )
+            ),
+            mark: p.force_commit.as_deref().and_then(Mark::parse),
         })
-        .filter(|id| snapshot.instances.contains(id))
+        .filter(|m| snapshot.instances.contains(&m.instance))
         .collect()
 }
 

@@ -55,6 +55,8 @@ pub struct Policy {
     pub stopped: bool,
     pub server_strategy: ServerRolloutStrategy,
     pub pinot_checks: PinotChecks,
+    /// Force-commit a server wave's consuming segments before it restarts.
+    pub force_commit: bool,
 }
 
 impl Policy {
@@ -64,6 +66,10 @@ impl Policy {
             stopped: spec.stopped,
             server_strategy: spec.rollout.server_strategy,
             pinot_checks: spec.rollout.pinot_checks,
+            force_commit: spec
+                .rollout
+                .force_commit
+                .unwrap_or(spec.rollout.server_strategy == ServerRolloutStrategy::PoolByPool),
         }
     }
 

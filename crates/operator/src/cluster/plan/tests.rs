@@ -38,6 +38,7 @@ fn plan_with(
         naming: &NAMING,
         routing: None,
         quorum: None,
+        now: 0,
     })
 }
 
@@ -55,6 +56,7 @@ fn plan_routed(
         naming: &NAMING,
         routing: Some(routing),
         quorum: None,
+        now: 0,
     })
 }
 
@@ -358,6 +360,7 @@ fn a_server_restart_disables_queries_before_deleting_anything() {
         naming: &NAMING,
         routing: None,
         quorum: None,
+        now: 0,
     });
     let Step::Restart { pool, pods } = &step else {
         panic!("{step:?}")

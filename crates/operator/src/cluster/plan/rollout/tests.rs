@@ -68,6 +68,7 @@ fn parse_pool(workload: &str, text: &str, want: i32) -> ObservedPool {
                 routable: flag == "+",
                 terminating: flag == "x",
                 image: None,
+                force_commit: None,
             }
         })
         .collect();
