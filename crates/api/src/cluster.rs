@@ -252,10 +252,10 @@ pub struct RolloutSpec {
     /// Force-commit the CONSUMING segments a wave of server pods hosts before the wave
     /// restarts, and wait (up to 5 minutes) until they are committed, so the restarted
     /// servers resume consuming where the commit ended instead of re-consuming the
-    /// whole segment. Default: on with `serverStrategy: PoolByPool`, off with
-    /// `OneByOne` (a commit per pod makes many small segments).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub force_commit: Option<bool>,
+    /// whole segment. Off by default: see docs/operations.md for what a real-pod run
+    /// with a commit before every wave left behind on Pinot 0.11.
+    #[serde(default)]
+    pub force_commit: bool,
 }
 
 /// What a rollout does when the operator cannot ask the cluster's Pinot.

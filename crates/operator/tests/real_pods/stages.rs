@@ -430,7 +430,7 @@ struct Rollout {
     /// The ZooKeeper member leading before the rollout must be the last one restarted.
     zookeeper_leader_last: bool,
     /// The operator force-commits the REALTIME table's consuming segments before
-    /// restarting servers (`PoolByPool`'s default).
+    /// restarting servers (`rollout.forceCommit`, set by this case's patch).
     force_commits: bool,
 }
 
@@ -462,8 +462,9 @@ pub async fn rollouts_under_load(
     ];
     let cases = [
         Rollout {
-            name: "server config change, PoolByPool",
-            patch: json!({"server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "20000"}}}}),
+            name: "server config change, PoolByPool, consuming segments force-committed",
+            patch: json!({"rollout": {"forceCommit": true},
+                "server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "20000"}}}}),
             pools: &["server/a", "server/b"],
             one_at_a_time: &[],
             kill_leader: false,
@@ -472,7 +473,8 @@ pub async fn rollouts_under_load(
         },
         Rollout {
             name: "broker config change",
-            patch: json!({"broker": {"pinot": {"properties": {"pinot.broker.timeoutMs": "20000"}}}}),
+            patch: json!({"rollout": {"forceCommit": false},
+                "broker": {"pinot": {"properties": {"pinot.broker.timeoutMs": "20000"}}}}),
             pools: &["broker/default"],
             one_at_a_time: &["broker/default"],
             kill_leader: false,
@@ -486,7 +488,7 @@ pub async fn rollouts_under_load(
             one_at_a_time: &["broker/default"],
             kill_leader: true,
             zookeeper_leader_last: false,
-            force_commits: true,
+            force_commits: false,
         },
         Rollout {
             name: "image change, OneByOne",
@@ -548,7 +550,7 @@ pub async fn sole_replicas(rig: &Rig, stream: &Query, restarts: &Restarts, repor
         one_at_a_time: &["server/a"],
         kill_leader: false,
         zookeeper_leader_last: false,
-        force_commits: true,
+        force_commits: false,
     };
     roll(rig, [&solo, stream], restarts, &case, report).await;
 }

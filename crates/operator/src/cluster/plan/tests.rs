@@ -282,6 +282,76 @@ fn a_restart_deletes_the_planned_pods() {
     );
 }
 
+/// Hot servers on a new revision, with REALTIME segment `c__0__1` on hot-0 (and on a
+/// cold server) in `state`.
+fn restarting_hot_with_consuming(state: &str) -> (DesiredCluster, Observed, PinotView) {
+    let d = desired();
+    let mut observed = running(&d, "x");
+    let hot = observed.pools.get_mut("analytics-server-hot").unwrap();
+    hot.set.as_mut().unwrap().update_revision = Some("r3".into());
+    let PinotView::Reachable(mut snapshot) = healthy(&d, &observed) else {
+        unreachable!()
+    };
+    let cold = "Server_analytics-server-cold-0.analytics-server-cold.data.svc.cluster.local_8098";
+    let placed = BTreeMap::from([(
+        "c__0__1".to_owned(),
+        BTreeMap::from([
+            (hot_instance(0), state.to_owned()),
+            (cold.to_owned(), state.to_owned()),
+        ]),
+    )]);
+    snapshot.tables = vec![TableStates {
+        name: "clicks".into(),
+        table_type: TableType::Realtime,
+        ideal: placed.clone(),
+        external: placed,
+    }];
+    (d, observed, PinotView::Reachable(snapshot))
+}
+
+fn deletes_pods(plan: &Plan) -> bool {
+    (plan.actions.iter()).any(|a| matches!(a, Action::DeletePods { .. }))
+}
+
+#[test]
+fn a_server_wave_force_commits_what_it_consumes_then_waits_for_the_commit() {
+    let committing = Policy {
+        force_commit: true,
+        ..Policy::default()
+    };
+    let (d, mut observed, view) = restarting_hot_with_consuming("CONSUMING");
+    let ask = plan_with(&d, &observed, &view, committing);
+    let marks = vec![("analytics-server-hot-0".to_owned(), "0 c__0__1".to_owned())];
+    assert_eq!(
+        ask.actions[1..],
+        [Action::ForceCommit {
+            tables: vec!["clicks".into()],
+            marks
+        }]
+    );
+    let hot = observed.pools.get_mut("analytics-server-hot").unwrap();
+    hot.pods[0].force_commit = Some("0 c__0__1".into());
+    let wait = plan_with(&d, &observed, &view, committing);
+    assert!(!deletes_pods(&wait), "{:?}", wait.actions);
+    let said: Vec<String> = wait.notes.iter().map(ToString::to_string).collect();
+    assert!(
+        said.iter()
+            .any(|n| n.contains("waiting for c__0__1 to commit")),
+        "{said:?}"
+    );
+    let (_, _, committed) = restarting_hot_with_consuming("ONLINE");
+    assert!(deletes_pods(&plan_with(
+        &d, &observed, &committed, committing
+    )));
+    let (_, _, view) = restarting_hot_with_consuming("CONSUMING");
+    assert!(deletes_pods(&plan_with(
+        &d,
+        &observed,
+        &view,
+        Policy::default()
+    )));
+}
+
 #[test]
 fn statefulsets_of_removed_pools_are_pointed_out() {
     let d = desired();
