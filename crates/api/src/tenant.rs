@@ -22,10 +22,10 @@ use crate::common::{ClusterRef, ContentStatus, DeletionPolicy};
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].reason"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
-#[x_kube(validation = Rule::new("has(self.poolRef) || self.role != 'Broker' || has(self.instances)")
-    .message("a Broker tenant needs instances (or poolRef)"))]
-#[x_kube(validation = Rule::new("has(self.poolRef) || self.role != 'Server' || has(self.offlineInstances) || has(self.realtimeInstances)")
-    .message("a Server tenant needs offlineInstances and/or realtimeInstances (or poolRef)"))]
+#[x_kube(validation = Rule::new("self.role != 'Broker' || has(self.instances)")
+    .message("a Broker tenant needs instances"))]
+#[x_kube(validation = Rule::new("self.role != 'Server' || has(self.offlineInstances) || has(self.realtimeInstances)")
+    .message("a Server tenant needs offlineInstances and/or realtimeInstances"))]
 #[x_kube(validation = Rule::new("self.role != 'Broker' || (!has(self.offlineInstances) && !has(self.realtimeInstances))")
     .message("offlineInstances and realtimeInstances apply to Server tenants only"))]
 #[serde(rename_all = "camelCase")]
@@ -55,10 +55,6 @@ pub struct PinotTenantSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0").message("realtimeInstances must be >= 0"))]
     pub realtime_instances: Option<i32>,
-    /// Bind the tenant to a pool of the referenced (deployed) cluster instead of counts:
-    /// every instance of the pool is tagged for the tenant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pool_ref: Option<PoolRef>,
     /// What happens in Pinot when this object is deleted: `Retain` (default) keeps the
     /// tenant; `Delete` removes it.
     #[serde(default)]
@@ -70,11 +66,4 @@ pub struct PinotTenantSpec {
 pub enum TenantRole {
     Server,
     Broker,
-}
-
-/// A pool of the referenced cluster.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
-pub struct PoolRef {
-    /// Pool name (in `spec.server.pools` or `spec.broker.pools`, following `role`).
-    pub name: String,
 }

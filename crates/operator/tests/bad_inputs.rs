@@ -829,12 +829,12 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
             Admission("offlineInstances and realtimeInstances apply to Server tenants only"),
         ),
         case(
-            "poolRef (not implemented)",
+            "Server without instance counts",
             tenant(
                 "n-pool",
-                json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": pn("np"), "poolRef": {"name": "hot"}}),
+                json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": pn("np")}),
             ),
-            Synced("InvalidTenant"),
+            Admission("a Server tenant needs offlineInstances and/or realtimeInstances"),
         ),
         case(
             "tenant on a missing cluster",

@@ -942,9 +942,6 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
     for (name, spec, _) in &tables {
         h.apply(resource("PinotTable", name, spec.clone())).await;
     }
-    let tenant = json!({"clusterRef": {"name": "pinot"}, "role": "Server", "name": h.pinot_name("pt"), "poolRef": {"name": "hot"}});
-    h.apply(resource("PinotTenant", "pool-tenant", tenant))
-        .await;
     let secret_cluster = json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotCluster",
         "metadata": {"name": "locked"}, "spec": {"external": {"controllerUrl": Pinot::shared().controller_url(),
         "authSecretRef": {"name": "no-such-secret"}}}});
@@ -963,8 +960,6 @@ async fn bad_inputs_end_in_clear_conditions_and_others_keep_syncing() {
     for (name, _, reason) in &tables {
         h.wait_synced::<PinotTable>(name, "False", reason).await;
     }
-    h.wait_synced::<PinotTenant>("pool-tenant", "False", "InvalidTenant")
-        .await;
     h.wait_synced::<PinotSchema>("locked", "False", "CredentialsUnavailable")
         .await;
     // The good schema synced despite its broken neighbours, and nothing bad reached Pinot.

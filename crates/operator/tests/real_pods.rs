@@ -20,7 +20,8 @@
 //!   (`OneByOne`), a controller restart and a ZooKeeper rollout (3 members, the
 //!   leader restarted last); each rollout keeps the role and pool order, consults
 //!   Pinot's gates, asks the brokers before restarting servers, restarts no pod twice
-//!   and loses no rows, and no query fails or comes back partial;
+//!   and loses no rows, and no query fails (a partial answer is asserted away on
+//!   the OFFLINE table, reported on the REALTIME one);
 //! - **sole replicas**: with a table whose two replicas both live in server pool `a`, a
 //!   `PoolByPool` rollout restarts pool `a` one pod at a time and pool `b` whole;
 //! - **scale-in**: a server pool shrinks from 2 to 1, its segments move first, the

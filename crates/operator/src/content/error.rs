@@ -12,8 +12,6 @@ pub enum SyncError {
     InvalidSchema(String),
     #[error("{0}")]
     InvalidTable(String),
-    #[error("{0}")]
-    InvalidTenant(String),
     /// The table names a schema that is not the one its schemaRef points at.
     #[error("{0}")]
     SchemaMismatch(String),
@@ -61,7 +59,6 @@ impl SyncError {
             self,
             SyncError::InvalidSchema(_)
                 | SyncError::InvalidTable(_)
-                | SyncError::InvalidTenant(_)
                 | SyncError::SchemaMismatch(_)
                 | SyncError::IncompatibleSchemaChange(_)
                 | SyncError::PinotRejected(_)

@@ -10,17 +10,10 @@ use super::error::SyncError;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 
 /// Pure: the tenant Pinot should have, from the spec.
-pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
+pub fn desired_tenant(tenant: &PinotTenant) -> Tenant {
     let spec = &tenant.spec;
-    if spec.pool_ref.is_some() {
-        return Err(SyncError::InvalidTenant(
-            "poolRef is not supported by PinotTenant yet: set `tenant:` on the pool in the PinotCluster \
-             (its controller tags every instance of the pool), or use instance counts"
-                .into(),
-        ));
-    }
     let count = |v: Option<i32>| u32::try_from(v.unwrap_or(0)).unwrap_or(0);
-    Ok(match spec.role {
+    match spec.role {
         SpecRole::Broker => Tenant {
             role: TenantRole::Broker,
             name: spec.name.clone(),
@@ -45,7 +38,7 @@ pub fn desired_tenant(tenant: &PinotTenant) -> Result<Tenant, SyncError> {
                 realtime_instances: realtime,
             }
         }
-    })
+    }
 }
 
 impl ContentResource for PinotTenant {
@@ -83,7 +76,7 @@ impl ContentResource for PinotTenant {
     }
 
     async fn sync(&self, cx: &SyncContext<'_>) -> Result<Synced, SyncError> {
-        let desired = desired_tenant(self)?;
+        let desired = desired_tenant(self);
         let known = cx.pinot.list_tenants().await?;
         let names = match desired.role {
             TenantRole::Server => &known.server_tenants,
@@ -131,7 +124,7 @@ mod tests {
             "apiVersion: pinot.operator.dev/v1alpha1\nkind: PinotTenant\nmetadata: {name: a}\n\
              spec: {clusterRef: {name: c}, role: Server, name: analytics, offlineInstances: 2, realtimeInstances: 1}",
         );
-        let d = desired_tenant(&t).unwrap();
+        let d = desired_tenant(&t);
         assert_eq!(
             (
                 d.number_of_instances,
@@ -148,15 +141,6 @@ mod tests {
             "apiVersion: pinot.operator.dev/v1alpha1\nkind: PinotTenant\nmetadata: {name: a}\n\
              spec: {clusterRef: {name: c}, role: Broker, name: analytics, instances: 1}",
         );
-        assert_eq!(desired_tenant(&t).unwrap().number_of_instances, 1);
-    }
-
-    #[test]
-    fn pool_bound_tenants_are_reported_until_pools_are_managed() {
-        let t = tenant(
-            "apiVersion: pinot.operator.dev/v1alpha1\nkind: PinotTenant\nmetadata: {name: a}\n\
-             spec: {clusterRef: {name: c}, role: Server, name: analytics, poolRef: {name: hot}}",
-        );
-        assert_eq!(desired_tenant(&t).unwrap_err().reason(), "InvalidTenant");
+        assert_eq!(desired_tenant(&t).number_of_instances, 1);
     }
 }
