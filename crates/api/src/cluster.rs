@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthSpec;
 use crate::deep_storage::DeepStorageSpec;
 use crate::plugins::PluginsSpec;
+use crate::service::ServiceSettings;
 use crate::settings::{KubernetesSettings, PinotSettings};
 use crate::tls::TlsSpec;
 
@@ -37,6 +38,8 @@ pub const DEFAULT_IMAGE: &str = "apachepinot/pinot:1.5.1";
     .message("a deployed cluster needs spec.zookeeper (managed or external); set spec.external to only connect to an existing Pinot"))]
 #[x_kube(validation = Rule::new("(!has(self.controller) || !has(self.controller.pools) || self.controller.pools.all(p, !has(p.pinotPool))) && (!has(self.broker) || !has(self.broker.pools) || self.broker.pools.all(p, !has(p.pinotPool))) && (!has(self.minion) || !has(self.minion.pools) || self.minion.pools.all(p, !has(p.pinotPool)))")
     .message("pinotPool applies to server pools only"))]
+#[x_kube(validation = Rule::new("(!has(self.server) || !has(self.server.service)) && (!has(self.minion) || !has(self.minion.service))")
+    .message("service applies to the broker and controller roles (their client Services)"))]
 #[serde(rename_all = "camelCase")]
 pub struct PinotClusterSpec {
     /// Container image of every Pinot role. Changing it rolls the cluster role by role.
@@ -185,6 +188,11 @@ pub struct RoleSpec {
     /// Kubernetes settings for every pool of this role; override the cluster's key by key.
     #[serde(default)]
     pub kubernetes: KubernetesSettings,
+    /// Brokers and controllers only: the role's client Service (`<cluster>-broker`,
+    /// `<cluster>-controller`): type, annotations, source ranges, traffic policy,
+    /// extra ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceSettings>,
     /// Pools (role groups) of this role, each its own StatefulSet. Names are unique.
     #[serde(default)]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
@@ -205,6 +213,12 @@ pub struct PoolSpec {
     /// Number of pods.
     #[x_kube(validation = Rule::new("self >= 0").message("replicas must be >= 0"))]
     pub replicas: i32,
+    /// Pinot image of this pool; `spec.image` when unset. A canary: one server pool on
+    /// a new image while the others stay (rollouts still go role by role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.size() > 0").message("image must not be empty"))]
+    #[schemars(length(max = 512))]
+    pub image: Option<String>,
     /// Pinot tenant the instances of this pool serve (servers and brokers). The
     /// operator tags every instance with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,7 +323,8 @@ pub struct PinotClusterStatus {
 /// Running (`current`) and desired (`target`) image.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 pub struct VersionStatus {
-    /// Image every pod runs, once the rollout to it has finished.
+    /// `target` once every Pinot pod runs its pool's image (a pool's own `image`
+    /// counts as done); during a rollout, the image most pods still run instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<String>,
     /// Image the spec asks for.

@@ -9,6 +9,7 @@ pub mod common;
 pub mod deep_storage;
 pub mod plugins;
 pub mod schema;
+pub mod service;
 pub mod settings;
 pub mod table;
 pub mod tenant;

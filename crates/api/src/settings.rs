@@ -83,6 +83,19 @@ pub struct KubernetesSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0").message("terminationGracePeriodSeconds must be >= 0"))]
     pub termination_grace_period_seconds: Option<i64>,
+    /// A patch of the pod template the operator builds (`metadata` and `spec` of a
+    /// core/v1 PodTemplateSpec), for what the fields above do not cover: sidecars, init
+    /// containers, volumes and mounts, topology spread, priority class, security
+    /// contexts, probe tweaks. Merged like `kubectl patch --type strategic`: objects key
+    /// by key (`null` removes a key), containers, volumes and env by `name`, mounts by
+    /// `mountPath`, ports by `containerPort`, other lists replaced; `"$patch": "delete"`
+    /// on a list item removes it. Applied cluster, then role, then pool (not merged
+    /// with each other first). The main container's name, image, command and args, the
+    /// operator's volumes and mounts, its labels and annotations and the readiness
+    /// gate cannot be changed: the cluster reports `InvalidSpec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "opaque_object")]
+    pub pod_overrides: Option<serde_json::Value>,
 }
 
 // Affinity, tolerations and env vars are validated by the apiserver when the operator

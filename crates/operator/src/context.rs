@@ -36,6 +36,8 @@ pub struct Context {
     writers: Mutex<Writers>,
     /// Reconciles each controller runs at once.
     concurrency: u16,
+    /// The Kubernetes cluster's DNS domain, which Pinot instance ids end in.
+    pub cluster_domain: String,
 }
 
 impl Context {
@@ -61,7 +63,14 @@ impl Context {
             stores,
             writers,
             concurrency: DEFAULT_CONCURRENCY,
+            cluster_domain: crate::cluster::names::CLUSTER_DOMAIN.into(),
         }
+    }
+
+    /// Builds DNS names (and expects Pinot instance ids) in `domain`.
+    pub fn with_cluster_domain(mut self, domain: &str) -> Self {
+        self.cluster_domain = domain.into();
+        self
     }
 
     /// Runs at most `concurrency` reconciles at once in each controller (0: unbounded).

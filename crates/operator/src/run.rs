@@ -35,6 +35,10 @@ pub struct RunOptions {
     /// Namespace of the leader-election Lease.
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     pub lease_namespace: String,
+    /// The Kubernetes cluster's DNS domain (kubelet's `--cluster-domain`): Pinot pods
+    /// register under their host names, `<pod>.<service>.<namespace>.svc.<domain>`.
+    #[arg(long, env = "CLUSTER_DOMAIN", default_value = crate::cluster::names::CLUSTER_DOMAIN)]
+    pub cluster_domain: String,
     /// Name of the leader-election Lease.
     #[arg(long, default_value = "pinot-operator-leader")]
     pub lease_name: String,
@@ -137,7 +141,8 @@ pub async fn run_controllers(
     };
     let runs = scopes.into_iter().map(|namespace| {
         let ctx = Context::new(client.clone(), metrics.clone(), resync, namespace)
-            .with_concurrency(opts.max_concurrent_reconciles);
+            .with_concurrency(opts.max_concurrent_reconciles)
+            .with_cluster_domain(&opts.cluster_domain);
         let ctx = Arc::new(ctx);
         run_scoped(ctx, shutdown.clone())
     });

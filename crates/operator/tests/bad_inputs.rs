@@ -270,6 +270,51 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
             Admission("pinotPool applies to server pools only"),
         ),
         case(
+            "a service on the server role",
+            cluster(
+                "c-svc-server",
+                deployed(|s| s["server"] = json!({"service": {"type": "NodePort"}})),
+            ),
+            Admission("service applies to the broker and controller roles"),
+        ),
+        case(
+            "externalTrafficPolicy on a ClusterIP Service",
+            cluster(
+                "c-svc-etp",
+                deployed(|s| s["broker"] = json!({"service": {"externalTrafficPolicy": "Local"}})),
+            ),
+            Admission("externalTrafficPolicy needs type NodePort or LoadBalancer"),
+        ),
+        case(
+            "loadBalancerSourceRanges on a NodePort Service",
+            cluster(
+                "c-svc-lbsr",
+                deployed(
+                    |s| s["broker"] = json!({"service": {"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]}}),
+                ),
+            ),
+            Admission("loadBalancerSourceRanges needs type LoadBalancer"),
+        ),
+        case(
+            "an extra Service port out of range",
+            cluster(
+                "c-svc-port",
+                deployed(|s| {
+                    s["controller"]["service"] =
+                        json!({"extraPorts": [{"name": "metrics", "port": 70000}]})
+                }),
+            ),
+            Admission("port must be between 1 and 65535"),
+        ),
+        case(
+            "podOverrides that is not an object",
+            cluster(
+                "c-po-type",
+                deployed(|s| s["kubernetes"]["podOverrides"] = json!(["sidecar"])),
+            ),
+            Admission("podOverrides: expected map"),
+        ),
+        case(
             "negative pinotPool",
             cluster(
                 "c-negpool",
@@ -497,6 +542,34 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
                 deployed(|s| s["controller"] = json!({"pools": []})),
             ),
             Degraded("InvalidSpec", "spec.controller.pools is empty"),
+        ),
+        case(
+            "podOverrides changing the Pinot image",
+            cluster(
+                "c-po-image",
+                deployed(|s| {
+                    s["controller"]["kubernetes"]["podOverrides"] =
+                        json!({"spec": {"containers": [{"name": "pinot", "image": "evil:1"}]}})
+                }),
+            ),
+            Degraded(
+                "InvalidSpec",
+                "podOverrides may not change the image of pinot, which the operator owns",
+            ),
+        ),
+        case(
+            "an extra Service port named like the role's",
+            cluster(
+                "c-svc-clash",
+                deployed(|s| {
+                    s["controller"]["service"] =
+                        json!({"extraPorts": [{"name": "http", "port": 9100}]})
+                }),
+            ),
+            Degraded(
+                "InvalidSpec",
+                "extra port http (9100) collides with the role's port http",
+            ),
         ),
         case(
             "StatefulSet name over 52 characters",

@@ -187,7 +187,7 @@ fn metric_sum(text: &str, name: &str) -> u64 {
 fn cluster_objects(ns: &str) -> String {
     Kubernetes::shared().kubectl_output(&[
         "get",
-        "pinotclusters,statefulsets,pods",
+        "pinotclusters,statefulsets,pods,persistentvolumeclaims",
         "-o",
         "wide",
         "-n",

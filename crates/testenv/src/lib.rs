@@ -7,6 +7,7 @@
 //! binary (see [`process`]), so a crashed run leaves nothing behind.
 
 pub mod kubernetes;
+pub mod lag;
 pub mod load;
 pub mod pinot;
 pub mod process;

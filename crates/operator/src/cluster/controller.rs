@@ -106,7 +106,9 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
     let name = cluster.name_any();
     let refs = referenced_secrets(&cluster.spec);
     let built = match secrets::read(&ctx.client, &namespace, &refs).await {
-        Ok(secrets) => build(cluster, &secrets).map(|desired| (desired, secrets)),
+        Ok(secrets) => {
+            build(cluster, &secrets, &ctx.cluster_domain).map(|desired| (desired, secrets))
+        }
         Err(error) => Err(error.into()),
     };
     let (desired, secrets) = match built {
@@ -124,6 +126,7 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
     let naming = Naming {
         cluster: &name,
         namespace: &namespace,
+        domain: &ctx.cluster_domain,
     };
     let seen = Seen {
         desired: &desired,

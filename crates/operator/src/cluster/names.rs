@@ -12,6 +12,8 @@ use super::component::Component;
 pub struct Naming<'a> {
     pub cluster: &'a str,
     pub namespace: &'a str,
+    /// The Kubernetes cluster's DNS domain (`--cluster-domain`).
+    pub domain: &'a str,
 }
 
 /// Label every object of a cluster carries (used to list them back).
@@ -37,7 +39,8 @@ pub const ROUTABLE_CONDITION: &str = "pinot.operator.dev/routable";
 pub const FORCE_COMMIT_ANNOTATION: &str = "pinot.operator.dev/force-commit";
 /// Set by the StatefulSet controller on every pod: the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
-/// Pod DNS names (and so Pinot instance ids) assume the default cluster domain.
+/// The default of `--cluster-domain`: the domain pod DNS names (and so Pinot instance
+/// ids, which are pod host names) end in.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 /// The StatefulSet controller labels pods with `controller-revision-hash:
 /// <statefulset>-<10 chars>`; a label value holds 63 characters, so a StatefulSet
@@ -140,14 +143,15 @@ pub fn zookeeper_address(cluster: &str, namespace: &str) -> String {
 
 /// DNS name of a StatefulSet pod behind its headless Service; with
 /// `pinot.set.instance.id.to.hostname=true` this is the instance's host.
-pub fn pod_fqdn(pod: &str, service: &str, namespace: &str) -> String {
-    format!("{pod}.{service}.{namespace}.svc.{CLUSTER_DOMAIN}")
+pub fn pod_fqdn(pod: &str, service: &str, namespace: &str, domain: &str) -> String {
+    format!("{pod}.{service}.{namespace}.svc.{domain}")
 }
 
 /// Pinot instance id of pod `pod` of `pool`, e.g.
 /// `Server_analytics-server-hot-0.analytics-server-hot.data.svc.cluster.local_8098`.
-pub fn instance_id(pool: &PoolId, cluster: &str, namespace: &str, pod: &str, port: i32) -> String {
-    let host = pod_fqdn(pod, &pool.headless_service(cluster), namespace);
+pub fn instance_id(pool: &PoolId, naming: &Naming<'_>, pod: &str, port: i32) -> String {
+    let service = pool.headless_service(naming.cluster);
+    let host = pod_fqdn(pod, &service, naming.namespace, naming.domain);
     format!("{}_{host}_{port}", pool.component.instance_prefix())
 }
 
@@ -194,9 +198,18 @@ mod tests {
     #[test]
     fn instance_ids_follow_the_pod_hostname() {
         let hot = PoolId::new(Component::Server, "hot");
+        let naming = |domain| Naming {
+            cluster: "a",
+            namespace: "data",
+            domain,
+        };
         assert_eq!(
-            instance_id(&hot, "a", "data", "a-server-hot-0", 8098),
+            instance_id(&hot, &naming(CLUSTER_DOMAIN), "a-server-hot-0", 8098),
             "Server_a-server-hot-0.a-server-hot.data.svc.cluster.local_8098"
+        );
+        assert_eq!(
+            instance_id(&hot, &naming("corp.example"), "a-server-hot-0", 8098),
+            "Server_a-server-hot-0.a-server-hot.data.svc.corp.example_8098"
         );
     }
 

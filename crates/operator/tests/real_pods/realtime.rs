@@ -3,9 +3,7 @@
 //! pool, a producer writing a uniquely numbered message every 50 ms throughout, and at
 //! the end the proof that every message Kafka holds is in Pinot exactly once.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use api::{PinotSchema, PinotTable};
 use serde_json::{Value, json};
@@ -13,7 +11,6 @@ use testenv::kubernetes::network::BRIDGE_IP;
 use testenv::load::{Query, first_row};
 use testenv::pinot::{KafkaNode, Release};
 use testenv::produce::{Produced, Producer};
-use tokio::task::JoinHandle;
 
 use crate::rig::{READER_PASSWORD, Rig, basic};
 use crate::stages::synced;
@@ -114,56 +111,6 @@ fn table(bootstrap: &str, release: Release) -> Value {
             "realtime.segment.flush.threshold.rows": FLUSH_ROWS.to_string()
         }},
         "metadata": {}}})
-}
-
-/// Samples how far Pinot is behind the producer (now minus the newest row's `ts`)
-/// once a second; [`LagSampler::stop`] returns the largest lag seen.
-pub struct LagSampler {
-    stop: Arc<AtomicBool>,
-    worst_ms: Arc<AtomicU64>,
-    task: JoinHandle<()>,
-}
-
-impl LagSampler {
-    pub fn start(query: &Query) -> LagSampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let worst_ms = Arc::new(AtomicU64::new(0));
-        let mut query = query.clone();
-        query.sql = format!("SELECT MAX(ts) FROM {TABLE}");
-        let (flag, worst) = (stop.clone(), worst_ms.clone());
-        let task = tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            while !flag.load(Ordering::Relaxed) {
-                if let Some(newest) = newest_ts(&client, &query).await {
-                    let lag = now_ms().saturating_sub(newest);
-                    worst.fetch_max(lag, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        LagSampler {
-            stop,
-            worst_ms,
-            task,
-        }
-    }
-
-    pub async fn stop(self) -> Duration {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.task.await;
-        Duration::from_millis(self.worst_ms.load(Ordering::Relaxed))
-    }
-}
-
-fn now_ms() -> u64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    u64::try_from(now.as_millis()).unwrap()
-}
-
-/// `MAX(ts)`: Pinot answers aggregations as DOUBLE.
-async fn newest_ts(client: &reqwest::Client, query: &Query) -> Option<u64> {
-    let row = first_row(client, query, &query.sql).await?;
-    Some(row.first()?.as_f64()? as u64)
 }
 
 /// Stops the producer, waits until Pinot holds as many rows as Kafka holds messages,

@@ -32,7 +32,10 @@ const PROVISIONED_LABEL: &str = "testenv.pinot.operator.dev/provisioned";
 /// Set on dynamically provisioned volumes; tells the PV controller that an external
 /// provisioner, not an in-tree plugin, deletes the volume when it is released.
 const PROVISIONED_BY_ANNOTATION: &str = "pv.kubernetes.io/provisioned-by";
-const ATTEMPTS: u32 = 5;
+/// How long a claim's provisioning is retried. The watch delivers a claim once; if the
+/// apiserver is down then (a restart made it unavailable for 21 s here), the claim
+/// must still get its volume once the apiserver is back, or its pod stays Pending.
+const RETRY_FOR: Duration = Duration::from_secs(180);
 
 /// The provisioner's thread; stops (and is joined) on drop.
 pub struct Provisioner {
@@ -119,18 +122,22 @@ async fn provision_claims(client: Client, volumes: PathBuf) {
 }
 
 async fn provision_with_retries(client: &Client, volumes: &Path, claim: &PersistentVolumeClaim) {
-    for attempt in 1..=ATTEMPTS {
+    let deadline = tokio::time::Instant::now() + RETRY_FOR;
+    let mut pause = Duration::from_millis(200);
+    loop {
         match provision(client, volumes, claim).await {
             Ok(()) => return,
-            Err(e) if attempt == ATTEMPTS => {
+            Err(e) if tokio::time::Instant::now() >= deadline => {
                 tracing::error!(
                     "testenv provisioner: claim {}/{}: {e:#}",
                     claim.namespace().unwrap_or_default(),
                     claim.name_any()
                 );
+                return;
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200) * attempt).await,
+            Err(_) => tokio::time::sleep(pause).await,
         }
+        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::*;
 use crate::cluster::desired::DesiredPool;
 use crate::cluster::desired::tests::HETEROGENEOUS;
+use crate::cluster::names::CLUSTER_DOMAIN;
 use crate::metrics::Metrics;
 use crate::mock_apiserver::{self, Seen};
 
@@ -91,7 +92,7 @@ async fn a_paused_cluster_writes_its_status_and_nothing_else() {
 
 /// Every pool of a stopped cluster exists at zero replicas, as last applied.
 fn stopped_and_settled(cluster: &PinotCluster) -> Vec<StatefulSet> {
-    let desired = build(cluster, &Default::default()).unwrap();
+    let desired = build(cluster, &Default::default(), CLUSTER_DOMAIN).unwrap();
     desired
         .pools
         .into_iter()
@@ -139,7 +140,7 @@ async fn a_settled_resync_writes_no_status_no_event_and_deletes_no_pod() {
     // disruption budget (a server-side apply that changes nothing unless someone
     // edited an object) and the removal of a credentials Secret the spec does not
     // need (answered 404: there is none).
-    let desired = build(&stopped, &Default::default()).unwrap();
+    let desired = build(&stopped, &Default::default(), CLUSTER_DOMAIN).unwrap();
     let pool_objects = |p: &DesiredPool| 2 + p.services.len() + usize::from(p.pdb.is_some());
     let shared = usize::from(desired.server_pdb.is_some());
     let objects: usize = desired.pools.iter().map(pool_objects).sum::<usize>() + shared;

@@ -14,6 +14,7 @@
 //! | `kubernetes.tolerations`, `affinity`, `imagePullSecrets` | replaced as a whole by the most specific level that sets any |
 //! | `kubernetes.env` | merged by variable name; a more specific level replaces a variable of the same name in place, new names are appended |
 //! | `kubernetes.serviceAccountName`, `terminationGracePeriodSeconds` | most specific wins |
+//! | `kubernetes.podOverrides` | not merged here: each level patches the built pod template in turn ([`super::overrides`]) |
 //!
 //! The managed ZooKeeper ensemble does not inherit the cluster-level `kubernetes:`
 //! block (its own `zookeeper.managed.kubernetes` is its only level).

@@ -16,6 +16,7 @@ pub mod features;
 pub(crate) mod jvm;
 pub(crate) mod merge;
 mod meta;
+mod overrides;
 mod pod;
 mod pool;
 pub(crate) mod validate;
@@ -124,6 +125,8 @@ pub struct Scope<'a> {
     pub namespace: &'a str,
     pub owner: OwnerReference,
     pub stopped: bool,
+    /// The Kubernetes cluster's DNS domain (`--cluster-domain`).
+    pub domain: &'a str,
 }
 
 /// What every Pinot pool of a cluster shares.
@@ -141,6 +144,7 @@ pub struct PinotScope<'a> {
 pub fn build(
     cluster: &PinotCluster,
     secrets: &SecretValues,
+    domain: &str,
 ) -> Result<DesiredCluster, ClusterError> {
     let name = cluster.name_any();
     let namespace = cluster.namespace().unwrap_or_default();
@@ -154,6 +158,7 @@ pub fn build(
         namespace: &namespace,
         owner,
         stopped: spec.stopped,
+        domain,
     };
     let zookeeper = spec
         .zookeeper
@@ -162,7 +167,7 @@ pub fn build(
     let mut pools = Vec::new();
     let zookeeper_connect = match (&zookeeper.managed, &zookeeper.external) {
         (Some(managed), _) => {
-            pools.push(zookeeper::zookeeper_pool(&scope, managed));
+            pools.push(zookeeper::zookeeper_pool(&scope, managed)?);
             zookeeper_address(&name, &namespace)
         }
         (None, Some(external)) => format!(
@@ -194,7 +199,7 @@ pub fn build(
             continue;
         };
         for (index, pool) in role.pools.iter().enumerate() {
-            pools.push(pool::pinot_pool(&pinot, component, role, pool, index));
+            pools.push(pool::pinot_pool(&pinot, component, role, pool, index)?);
         }
     }
     let has_servers = pools.iter().any(|p| p.id.component == Component::Server);

@@ -21,20 +21,23 @@ use super::pod::{
     secret_key_volume,
 };
 use super::workload::{
-    DATA_VOLUME, SetParts, client_service, headless_service, pod_disruption_budget, service_port,
-    statefulset, volume_claim,
+    DATA_VOLUME, SetParts, client_service, customize, headless_service, pod_disruption_budget,
+    service_port, statefulset, volume_claim,
 };
-use super::{DesiredPool, PinotScope};
+use super::{DesiredPool, PinotScope, overrides};
 use crate::cluster::component::Component;
 use crate::cluster::desired::config::{ConfInput, RenderedConf, render};
 use crate::cluster::desired::jvm::java_opts;
 use crate::cluster::desired::merge::{PoolSettings, pool_settings};
+use crate::cluster::error::ClusterError;
 use crate::cluster::names::{
     CONFIG_HASH_ANNOTATION, PoolId, ROUTABLE_CONDITION, SECRETS_HASH_ANNOTATION,
     client_service as client_service_name, common_labels,
 };
 
 const CONFIG_VOLUME: &str = "config";
+/// The Pinot container's name (what `podOverrides` may not rename).
+const MAIN_CONTAINER: &str = "pinot";
 const CREDENTIALS_VOLUME: &str = "credentials";
 const MINION_DATA_DIR: &str = "/var/pinot/minion/data";
 
@@ -45,7 +48,7 @@ pub fn pinot_pool(
     role: &RoleSpec,
     pool: &PoolSpec,
     index: usize,
-) -> DesiredPool {
+) -> Result<DesiredPool, ClusterError> {
     let carries_client_service = index == 0;
     let id = PoolId::new(component, &pool.name);
     let spec = cx.spec;
@@ -95,13 +98,25 @@ pub fn pinot_pool(
             .chain(extras.additions.extra_ports.iter().copied())
             .map(|(name, port)| service_port(name, port))
             .collect();
-        services.push(client_service(
+        let mut service = client_service(
             meta(client_service_name(name, component), labels),
             selector,
             well_known,
-        ));
+        );
+        if let Some(settings) = &role.service {
+            customize(&mut service, settings).map_err(|why| {
+                ClusterError::InvalidSpec(format!("spec.{component}.service: {why}"))
+            })?;
+        }
+        services.push(service);
     }
-    let template = pod_template(cx, &id, &settings, &conf, &ports, &extras);
+    let image = pool.image.as_deref().unwrap_or(&cx.image);
+    let template = pod_template(cx, &id, image, &settings, &conf, &ports, &extras);
+    let levels = [&spec.kubernetes, &role.kubernetes, &pool.kubernetes];
+    let levels = levels.map(|k| k.pod_overrides.as_ref());
+    let template = overrides::apply(template, &levels, MAIN_CONTAINER).map_err(|why| {
+        ClusterError::InvalidSpec(format!("{id}: kubernetes.podOverrides: {why}"))
+    })?;
     let claims = if component.has_volume() {
         vec![claim(component, &settings)]
     } else {
@@ -118,10 +133,10 @@ pub fn pinot_pool(
     });
     let pdb = (component != Component::Server)
         .then(|| pod_disruption_budget(meta(workload, id.labels(name)), id.selector(name)));
-    DesiredPool::new(DesiredPool {
+    Ok(DesiredPool::new(DesiredPool {
         id,
         replicas,
-        image: cx.image.clone(),
+        image: image.to_owned(),
         tags: expected_tags(component, pool),
         pinot_pools: expected_pinot_pools(component, pool, index),
         instance_port: Some(ports[0].1),
@@ -130,7 +145,7 @@ pub fn pinot_pool(
         pdb,
         statefulset,
         hash: String::new(),
-    })
+    }))
 }
 
 /// The Pinot instance pool of a server pool's instances, for each of its tenant's
@@ -185,6 +200,7 @@ fn claim(
 fn pod_template(
     cx: &PinotScope<'_>,
     id: &PoolId,
+    image: &str,
     settings: &PoolSettings,
     conf: &RenderedConf,
     ports: &[(&'static str, i32)],
@@ -233,8 +249,8 @@ fn pod_template(
     )];
     operator_env.extend(added.env.iter().cloned());
     let mut container = Container {
-        name: "pinot".into(),
-        image: Some(cx.image.clone()),
+        name: MAIN_CONTAINER.into(),
+        image: Some(image.into()),
         args: Some(args(cx, component)),
         env: Some(env(operator_env, k8s)),
         ports: Some(

@@ -6,6 +6,7 @@ use api::auth::SecretKeyRef;
 use super::tests::{HETEROGENEOUS, cluster, conf, container, pod_spec, pool, template_annotation};
 use super::*;
 use crate::cluster::component::Component;
+use crate::cluster::names::CLUSTER_DOMAIN;
 use crate::cluster::names::SECRETS_HASH_ANNOTATION;
 use crate::secrets::SecretValues;
 
@@ -43,7 +44,12 @@ fn secrets(admin: &str, reader: &str) -> SecretValues {
 }
 
 fn built(admin: &str, reader: &str) -> DesiredCluster {
-    build(&production_cluster(), &secrets(admin, reader)).unwrap()
+    build(
+        &production_cluster(),
+        &secrets(admin, reader),
+        CLUSTER_DOMAIN,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -165,10 +171,14 @@ fn the_operator_calls_pinot_as_the_admin() {
         })
     );
     assert!(
-        build(&cluster(HETEROGENEOUS), &SecretValues::new())
-            .unwrap()
-            .credentials
-            .is_none()
+        build(
+            &cluster(HETEROGENEOUS),
+            &SecretValues::new(),
+            CLUSTER_DOMAIN
+        )
+        .unwrap()
+        .credentials
+        .is_none()
     );
 }
 
@@ -189,7 +199,7 @@ fn tls_adds_https_ports_and_the_operator_calls_the_controller_over_https() {
             "-----BEGIN CERTIFICATE-----".into(),
         ),
     ]);
-    let d = build(&cluster(&yaml), &secrets).unwrap();
+    let d = build(&cluster(&yaml), &secrets, CLUSTER_DOMAIN).unwrap();
     let config = access::deployed_config(&cluster(&yaml), &secrets).unwrap();
     assert_eq!(
         config.base_url.as_str(),

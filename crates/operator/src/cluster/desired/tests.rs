@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::{Container, PodSpec};
 
 use super::*;
 use crate::cluster::component::Component;
+use crate::cluster::names::CLUSTER_DOMAIN;
 use crate::cluster::names::CONFIG_HASH_ANNOTATION;
 use crate::secrets::SecretValues;
 
@@ -54,13 +55,19 @@ pub(super) fn cluster(yaml: &str) -> PinotCluster {
 
 /// The heterogeneous cluster, built.
 pub(crate) fn desired() -> DesiredCluster {
-    build(&cluster(HETEROGENEOUS), &SecretValues::new()).unwrap()
+    build(
+        &cluster(HETEROGENEOUS),
+        &SecretValues::new(),
+        CLUSTER_DOMAIN,
+    )
+    .unwrap()
 }
 
 /// Where the heterogeneous cluster's instance ids come from.
 pub(crate) const NAMING: crate::cluster::names::Naming<'static> = crate::cluster::names::Naming {
     cluster: "analytics",
     namespace: "data",
+    domain: crate::cluster::names::CLUSTER_DOMAIN,
 };
 
 pub(super) fn pool<'a>(d: &'a DesiredCluster, component: Component, name: &str) -> &'a DesiredPool {
@@ -358,7 +365,7 @@ fn a_custom_port_moves_container_port_and_instance_port_but_not_the_client_port(
         "pools: [{name: main, replicas: 2}]",
         "pinot: {properties: {controller.port: \"9443\"}}\n    pools: [{name: main, replicas: 2}]",
     );
-    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
     let main = pool(&d, Component::Controller, "main");
     assert_eq!(
         container(&main.statefulset).ports.as_ref().unwrap()[0].container_port,
@@ -459,7 +466,7 @@ fn scheduling_settings_merge_per_pool() {
 fn a_pool_property_changes_only_that_pools_config_hash() {
     let before = desired();
     let yaml = HETEROGENEOUS.replace("{a.b: pool}", "{a.b: pool, pinot.server.x: \"1\"}");
-    let after = build(&cluster(&yaml), &SecretValues::new()).unwrap();
+    let after = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
     for (b, a) in before.pools.iter().zip(&after.pools) {
         let changed = a.id == PoolId::new(Component::Server, "cold");
         assert_eq!(config_hash(b) != config_hash(a), changed, "{}", a.id);
@@ -471,7 +478,7 @@ fn a_pool_property_changes_only_that_pools_config_hash() {
 fn an_image_change_changes_every_pinot_pool_but_not_zookeeper() {
     let before = desired();
     let yaml = HETEROGENEOUS.replace("apachepinot/pinot:1.5.1", "apachepinot/pinot:1.5.2");
-    let after = build(&cluster(&yaml), &SecretValues::new()).unwrap();
+    let after = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
     for (b, a) in before.pools.iter().zip(&after.pools) {
         let pinot = a.id.component != Component::Zookeeper;
         assert_eq!(b.hash != a.hash, pinot, "{}", a.id);
@@ -482,7 +489,7 @@ fn an_image_change_changes_every_pinot_pool_but_not_zookeeper() {
 #[test]
 fn stopped_scales_every_workload_to_zero() {
     let yaml = HETEROGENEOUS.replace("spec:\n", "spec:\n  stopped: true\n");
-    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
     for p in &d.pools {
         assert_eq!(p.replicas, 0);
         assert_eq!(p.statefulset.spec.as_ref().unwrap().replicas, Some(0));
@@ -506,7 +513,7 @@ fn external_zookeeper_has_no_pool_and_keeps_its_chroot() {
         "zookeeper: {managed: {replicas: 1}}",
         "zookeeper: {external: {connectString: \"zk-0:2181,zk-1:2181\", chroot: /pinot/a}}",
     );
-    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
     assert_eq!(d.pools[0].id, PoolId::new(Component::Controller, "main"));
     assert!(conf(&d.pools[0]).contains("controller.zk.str=zk-0:2181,zk-1:2181/pinot/a"));
 }
@@ -514,7 +521,7 @@ fn external_zookeeper_has_no_pool_and_keeps_its_chroot() {
 #[test]
 fn zookeeper_lists_its_members_and_derives_ids_from_ordinals() {
     let yaml = HETEROGENEOUS.replace("{managed: {replicas: 1}}", "{managed: {replicas: 3}}");
-    let d = build(&cluster(&yaml), &SecretValues::new()).unwrap();
+    let d = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
     let zk = &d.pools[0];
     let cfg = &zk.config_map.data.as_ref().unwrap()["zoo.cfg"];
     assert!(cfg.contains(
@@ -571,7 +578,7 @@ fn server_pools_get_pinot_pools_by_position_or_as_declared() {
     );
 
     let declared = HETEROGENEOUS.replace("tier: cold\n", "tier: cold\n        pinotPool: 7\n");
-    let d = build(&cluster(&declared), &Default::default()).unwrap();
+    let d = build(&cluster(&declared), &Default::default(), CLUSTER_DOMAIN).unwrap();
     assert_eq!(pool(&d, Component::Server, "cold").pinot_pools, expected(7));
 }
 
@@ -579,7 +586,7 @@ fn server_pools_get_pinot_pools_by_position_or_as_declared() {
 fn a_cluster_without_uid_or_with_a_bad_spec_is_refused() {
     let no_uid = HETEROGENEOUS.replace(", uid: 6b7e2c1a-0000-4000-8000-000000000001", "");
     assert_eq!(
-        build(&cluster(&no_uid), &SecretValues::new())
+        build(&cluster(&no_uid), &SecretValues::new(), CLUSTER_DOMAIN)
             .unwrap_err()
             .reason(),
         "InvalidSpec"
@@ -604,4 +611,59 @@ fn zookeeper_is_ready_only_while_it_serves_and_alive_while_it_runs() {
         .as_ref()
         .unwrap();
     assert_eq!(liveness.path.as_deref(), Some("/commands/ruok"));
+}
+
+#[test]
+fn the_broker_service_settings_reach_its_client_service_only() {
+    let yaml = HETEROGENEOUS.replace(
+        "  broker:\n",
+        "  broker:\n    service:\n      type: LoadBalancer\n      annotations: {lb.example/internal: \"true\"}\n      loadBalancerSourceRanges: [10.0.0.0/8]\n      externalTrafficPolicy: Local\n      extraPorts: [{name: metrics, port: 9102}]\n",
+    );
+    let d = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
+    let broker = pool(&d, Component::Broker, "default");
+    let client = (broker.services.iter())
+        .find(|s| s.metadata.name.as_deref() == Some("analytics-broker"))
+        .unwrap();
+    let spec = client.spec.as_ref().unwrap();
+    assert_eq!(spec.type_.as_deref(), Some("LoadBalancer"));
+    assert_eq!(spec.external_traffic_policy.as_deref(), Some("Local"));
+    assert_eq!(
+        spec.load_balancer_source_ranges,
+        Some(vec!["10.0.0.0/8".into()])
+    );
+    assert_eq!(
+        client.metadata.annotations.as_ref().unwrap()["lb.example/internal"],
+        "true"
+    );
+    let ports: Vec<(&str, i32)> = (spec.ports.iter().flatten())
+        .map(|p| (p.name.as_deref().unwrap(), p.port))
+        .collect();
+    assert_eq!(ports, [("http", 8099), ("metrics", 9102)]);
+    let headless = &broker.services[0];
+    assert_eq!(
+        headless.spec.as_ref().unwrap().type_,
+        None,
+        "headless stays the operator's"
+    );
+    let controller = pool(&d, Component::Controller, "main");
+    assert_eq!(
+        controller.services[1]
+            .spec
+            .as_ref()
+            .unwrap()
+            .type_
+            .as_deref(),
+        Some("ClusterIP")
+    );
+
+    let clash = yaml.replace("{name: metrics, port: 9102}", "{name: http, port: 9102}");
+    let Err(ClusterError::InvalidSpec(why)) =
+        build(&cluster(&clash), &SecretValues::new(), CLUSTER_DOMAIN)
+    else {
+        panic!("accepted a port named like the role's")
+    };
+    assert_eq!(
+        why,
+        "spec.broker.service: extra port http (9102) collides with the role's port http (8099)"
+    );
 }

@@ -16,6 +16,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use api::service::ServiceSettings;
+
 use crate::cluster::component::Component;
 use crate::cluster::desired::Scope;
 use crate::cluster::desired::meta::object_meta;
@@ -70,6 +72,43 @@ pub fn client_service(
         }),
         status: None,
     }
+}
+
+/// The role's `service:` settings applied to its client Service, or why they cannot
+/// be: an extra port may not reuse a name or number of the role's own ports.
+pub fn customize(service: &mut Service, settings: &ServiceSettings) -> Result<(), String> {
+    let spec = service.spec.get_or_insert_default();
+    let ports = spec.ports.get_or_insert_default();
+    for extra in &settings.extra_ports {
+        let taken =
+            (ports.iter()).find(|p| p.name.as_ref() == Some(&extra.name) || p.port == extra.port);
+        if let Some(own) = taken {
+            return Err(format!(
+                "extra port {} ({}) collides with the role's port {} ({})",
+                extra.name,
+                extra.port,
+                own.name.as_deref().unwrap_or_default(),
+                own.port
+            ));
+        }
+        ports.push(ServicePort {
+            name: Some(extra.name.clone()),
+            port: extra.port,
+            target_port: Some(IntOrString::Int(extra.target_port.unwrap_or(extra.port))),
+            protocol: Some("TCP".into()),
+            ..ServicePort::default()
+        });
+    }
+    if let Some(kind) = settings.type_ {
+        spec.type_ = Some(kind.as_str().into());
+    }
+    spec.load_balancer_source_ranges = settings.load_balancer_source_ranges.clone();
+    spec.external_traffic_policy = (settings.external_traffic_policy).map(|p| format!("{p:?}"));
+    if !settings.annotations.is_empty() {
+        let annotations = service.metadata.annotations.get_or_insert_default();
+        annotations.extend(settings.annotations.clone());
+    }
+    Ok(())
 }
 
 /// The budget over every server pod of the cluster, named `<cluster>-server`.

@@ -18,10 +18,11 @@ use super::workload::{
     DATA_VOLUME, SetParts, client_service, headless_service, pod_disruption_budget, service_port,
     statefulset, volume_claim,
 };
-use super::{DesiredPool, Scope};
+use super::{DesiredPool, Scope, overrides};
 use crate::cluster::component::Component;
 use crate::cluster::desired::jvm::heap_options;
 use crate::cluster::desired::merge::merge_kubernetes;
+use crate::cluster::error::ClusterError;
 use crate::cluster::names::{
     CONFIG_HASH_ANNOTATION, PoolId, ZOOKEEPER_CLIENT_PORT, client_service as client_service_name,
     pod_fqdn, pod_name,
@@ -55,7 +56,10 @@ exec zkServer.sh --config /conf start-foreground
 /// the image needs no `nc`.
 const SERVING: &str = "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && grep -q '^Mode: ' <&3";
 
-pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredPool {
+pub fn zookeeper_pool(
+    scope: &Scope<'_>,
+    managed: &ManagedZookeeper,
+) -> Result<DesiredPool, ClusterError> {
     let id = PoolId::zookeeper();
     let name = scope.name;
     let workload = id.workload(name);
@@ -145,6 +149,10 @@ pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredP
         }),
         spec: Some(pod_spec(container, volumes, &settings, 30)),
     };
+    let levels = [managed.kubernetes.pod_overrides.as_ref()];
+    let template = overrides::apply(template, &levels, "zookeeper").map_err(|why| {
+        ClusterError::InvalidSpec(format!("zookeeper.managed.kubernetes.podOverrides: {why}"))
+    })?;
     let storage = settings.storage.clone().unwrap_or_default();
     let size = managed
         .storage
@@ -161,7 +169,7 @@ pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredP
         claims: vec![volume_claim(size, storage.storage_class_name)],
     });
     let pdb = Some(pod_disruption_budget(meta(workload), id.selector(name)));
-    DesiredPool::new(DesiredPool {
+    Ok(DesiredPool::new(DesiredPool {
         id,
         replicas,
         image,
@@ -173,7 +181,7 @@ pub fn zookeeper_pool(scope: &Scope<'_>, managed: &ManagedZookeeper) -> DesiredP
         pdb,
         statefulset,
         hash: String::new(),
-    })
+    }))
 }
 
 /// `zoo.cfg` listing every member by its stable DNS name. Members listen on all
@@ -200,7 +208,8 @@ reconfigEnabled=false
     let workload = id.workload(scope.name);
     let service = id.headless_service(scope.name);
     for ordinal in 0..replicas {
-        let host = pod_fqdn(&pod_name(&workload, ordinal), &service, scope.namespace);
+        let pod = pod_name(&workload, ordinal);
+        let host = pod_fqdn(&pod, &service, scope.namespace, scope.domain);
         let _ = writeln!(cfg, "server.{}={host}:2888:3888", ordinal + 1);
     }
     cfg

@@ -62,7 +62,7 @@ pub fn broker_pods(
         for pod in pods.pods.iter().filter(|p| p.ready && !p.terminating) {
             out.push(BrokerPod {
                 name: pod.name.clone(),
-                fqdn: pod_fqdn(&pod.name, &service, naming.namespace),
+                fqdn: pod_fqdn(&pod.name, &service, naming.namespace, naming.domain),
                 port,
             });
         }

@@ -59,7 +59,7 @@ pub fn members_to_ask(
             pod: p.name.clone(),
             url: format!(
                 "http://{}:{ZOOKEEPER_ADMIN_PORT}/commands/leader",
-                pod_fqdn(&p.name, &service, naming.namespace)
+                pod_fqdn(&p.name, &service, naming.namespace, naming.domain)
             ),
         })
         .collect();
@@ -112,6 +112,7 @@ mod tests {
     use super::*;
     use crate::cluster::desired::build;
     use crate::cluster::desired::tests::{HETEROGENEOUS, NAMING};
+    use crate::cluster::names::CLUSTER_DOMAIN;
     use crate::cluster::observe::workloads::{ObservedPod, ObservedPool, ObservedSet};
     use crate::secrets::SecretValues;
 
@@ -149,6 +150,7 @@ mod tests {
         build(
             &serde_norway::from_str(&yaml).unwrap(),
             &SecretValues::new(),
+            CLUSTER_DOMAIN,
         )
         .unwrap()
     }

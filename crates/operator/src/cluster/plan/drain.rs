@@ -16,7 +16,7 @@ pub fn leaving(pool: &DesiredPool, from: i32, to: i32, naming: &Naming<'_>) -> V
     (to..from)
         .map(|ordinal| {
             let pod = pod_name(workload, ordinal);
-            instance_id(&pool.id, naming.cluster, naming.namespace, &pod, port)
+            instance_id(&pool.id, naming, &pod, port)
         })
         .collect()
 }

@@ -20,7 +20,7 @@ pub fn pool_instances(pool: &DesiredPool, observed: &Observed, naming: &Naming<'
         .map(|p| {
             p.pods
                 .iter()
-                .map(|pod| instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port))
+                .map(|pod| instance_id(&pool.id, naming, &pod.name, port))
                 .collect()
         })
         .unwrap_or_default()

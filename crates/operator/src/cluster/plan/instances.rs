@@ -31,7 +31,7 @@ pub fn departed(pools: &[DesiredPool], snapshot: &Snapshot, naming: &Naming<'_>)
                 continue;
             };
             let pod = pod_name(workload, ordinal);
-            let expected = instance_id(&pool.id, naming.cluster, naming.namespace, &pod, port);
+            let expected = instance_id(&pool.id, naming, &pod, port);
             let holds_segments = snapshot.tables.iter().any(|t| t.hosts(id));
             if ordinal >= pool.replicas && *id == expected && !holds_segments {
                 out.push(id.clone());
@@ -76,7 +76,7 @@ pub fn wanted_instances(
             .iter()
             .filter(|p| p.serving && !p.terminating && p.ordinal < pool.replicas)
         {
-            let id = instance_id(&pool.id, naming.cluster, naming.namespace, &pod.name, port);
+            let id = instance_id(&pool.id, naming, &pod.name, port);
             let server = pool.id.component == Component::Server;
             out.push(WantedInstance {
                 queries_disabled: server.then(|| quiescing.contains(&id)),

@@ -6,7 +6,8 @@
 //! [`rollout`] picks the step, [`health`] turns Pinot's answers into a verdict per
 //! pool, [`quiesce`] takes servers out of the brokers' routing before they restart,
 //! [`routable`] says when a restarted server is Ready (the brokers route to it again),
-//! [`force_commit`] commits their consuming segments first,
+//! [`force_commit`] commits their consuming segments first, [`stranding`] holds a
+//! restart that would take away a segment's only serving replica,
 //! [`drain`] and [`instances`] decide the Pinot side of scale-downs, tags, Pinot pools
 //! and `queriesDisabled`.
 
@@ -18,6 +19,7 @@ pub mod notes;
 pub mod quiesce;
 pub mod rollout;
 pub mod routable;
+pub mod stranding;
 #[cfg(test)]
 mod tests;
 
@@ -39,7 +41,7 @@ use force_commit::Commit;
 use instances::{WantedInstance, departed, wanted_instances};
 pub use notes::Note;
 use quiesce::Gate;
-use rollout::{PodRef, Policy, Step, Verdict, targets};
+use rollout::{PodRef, Policy, Step, Verdict, Waiting, targets};
 
 /// Look again this soon while a rollout is under way; watch events usually come first.
 pub const BUSY_REQUEUE: Duration = Duration::from_secs(5);
@@ -134,7 +136,23 @@ fn step_with_verdicts(seen: &Seen<'_>) -> (Step, BTreeMap<PoolId, Verdict>) {
         &verdicts,
         seen.policy,
     );
-    (step, verdicts)
+    (unless_stranding(step, seen), verdicts)
+}
+
+/// A restart that would leave segments with no serving replica waits instead, its
+/// servers serving meanwhile (see [`stranding`]).
+fn unless_stranding(step: Step, seen: &Seen<'_>) -> Step {
+    let PinotView::Reachable(snapshot) = seen.view else {
+        return step;
+    };
+    let stranded = stranding::stranded(&quiesce::wave(&step, seen), snapshot);
+    match step.pool() {
+        Some(pool) if !stranded.is_empty() => Step::Wait {
+            pool: pool.clone(),
+            why: Waiting::Pinot(health::summarize(stranded)),
+        },
+        _ => step,
+    }
 }
 
 /// Plans one reconcile.

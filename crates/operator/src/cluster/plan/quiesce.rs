@@ -72,13 +72,7 @@ pub fn members(step: &Step, seen: &Seen<'_>) -> Vec<Member> {
         .filter_map(|p| serving(&p.name))
         .map(|p| Member {
             pod: p.name.clone(),
-            instance: instance_id(
-                pool,
-                seen.naming.cluster,
-                seen.naming.namespace,
-                &p.name,
-                port,
-            ),
+            instance: instance_id(pool, seen.naming, &p.name, port),
             mark: p.force_commit.as_deref().and_then(Mark::parse),
         })
         .filter(|m| snapshot.instances.contains(&m.instance))

@@ -37,10 +37,9 @@ pub fn pending(seen: &Seen<'_>) -> Vec<Pending> {
         }
         for pod in observed.pods.iter() {
             if pod.serving && !pod.routable && !pod.terminating {
-                let (cluster, namespace) = (seen.naming.cluster, seen.naming.namespace);
                 out.push(Pending {
                     pod: pod.name.clone(),
-                    instance: instance_id(&pool.id, cluster, namespace, &pod.name, port),
+                    instance: instance_id(&pool.id, seen.naming, &pod.name, port),
                 });
             }
         }

@@ -484,3 +484,47 @@ fn a_server_restart_with_no_broker_to_ask_waits_and_says_so() {
         plan.notes
     );
 }
+
+#[test]
+fn a_restart_that_would_strand_a_consuming_segment_waits_and_its_server_keeps_serving() {
+    let d = desired();
+    let observed = rolling_hot(&d);
+    let PinotView::Reachable(mut snapshot) = healthy(&d, &observed) else {
+        unreachable!()
+    };
+    let (last, other) = (
+        hot_instance(2),
+        "Server_analytics-server-cold-0_8098".to_owned(),
+    );
+    let states = |entries: &[(&String, &str)]| {
+        let placement = (entries.iter()).map(|(i, s)| (i.to_string(), s.to_string()));
+        BTreeMap::from([("clicks__0__7".to_owned(), placement.collect())])
+    };
+    snapshot.tables.push(TableStates {
+        name: "clicks".into(),
+        table_type: TableType::Realtime,
+        ideal: states(&[(&last, "CONSUMING"), (&other, "CONSUMING")]),
+        external: states(&[(&last, "CONSUMING"), (&other, "OFFLINE")]),
+    });
+    let view = PinotView::Reachable(snapshot);
+    let plan = plan_routed(
+        &d,
+        &observed,
+        &view,
+        &broker_routes_nothing(std::slice::from_ref(&last)),
+    );
+
+    let Step::Wait { pool, why } = &plan.step else {
+        panic!("{:?}", plan.step)
+    };
+    assert_eq!(*pool, hot());
+    assert!(plan.step.message().contains(&format!(
+        "clicks_REALTIME segment clicks__0__7 is served only by {last} while its replica on {other} is OFFLINE"
+    )), "{why:?}");
+    assert_eq!(plan.actions, [Action::ApplyShared]);
+    let Upkeep::SyncInstances(wanted) = &plan.upkeep[0] else {
+        panic!("{:?}", plan.upkeep)
+    };
+    let held = wanted.iter().find(|w| w.id == last).unwrap();
+    assert_eq!(held.queries_disabled, Some(false), "serves while it waits");
+}

@@ -205,9 +205,11 @@ fn paused(cluster: &PinotCluster, step: &Step) -> Desired<'static> {
 }
 
 /// Target image, and the image the Pinot pods run: the target once every pod runs
-/// it, else the most common other image.
+/// its pool's image (a pool's own `image`, a canary, counts as done), else the most
+/// common image a pod still runs instead of its pool's.
 fn version(desired: &DesiredCluster, observed: &Observed) -> VersionStatus {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut behind: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut pods = 0;
     for pool in desired
         .pools
         .iter()
@@ -219,17 +221,18 @@ fn version(desired: &DesiredCluster, observed: &Observed) -> VersionStatus {
             .map(|p| p.pods.as_slice())
             .unwrap_or_default()
         {
-            if let Some(image) = pod.image.as_deref() {
-                *counts.entry(image).or_default() += 1;
+            pods += 1;
+            match pod.image.as_deref() {
+                Some(image) if image != pool.image => *behind.entry(image).or_default() += 1,
+                _ => {}
             }
         }
     }
-    let current = counts
+    let current = behind
         .iter()
-        .filter(|(image, _)| **image != desired.image)
         .max_by_key(|(_, n)| **n)
         .map(|(image, _)| (*image).to_owned())
-        .or_else(|| (!counts.is_empty()).then(|| desired.image.clone()));
+        .or_else(|| (pods > 0).then(|| desired.image.clone()));
     VersionStatus {
         current,
         target: Some(desired.image.clone()),
@@ -267,7 +270,7 @@ mod tests {
     use super::*;
     use crate::cluster::desired::build;
     use crate::cluster::desired::tests::HETEROGENEOUS;
-    use crate::cluster::names::PoolId;
+    use crate::cluster::names::{CLUSTER_DOMAIN, PoolId};
     use crate::cluster::observe::workloads::running;
 
     fn cluster(yaml: &str) -> PinotCluster {
@@ -284,7 +287,7 @@ mod tests {
     #[test]
     fn a_settled_cluster_is_available_and_not_progressing() {
         let c = cluster(HETEROGENEOUS);
-        let d = build(&c, &Default::default()).unwrap();
+        let d = build(&c, &Default::default(), CLUSTER_DOMAIN).unwrap();
         let observed = running(&d, "apachepinot/pinot:1.5.1");
         let status = compute(
             &c,
@@ -317,7 +320,7 @@ mod tests {
     #[test]
     fn a_rollout_shows_old_current_and_new_target() {
         let c = cluster(&HETEROGENEOUS.replace("pinot:1.5.1", "pinot:1.5.2"));
-        let d = build(&c, &Default::default()).unwrap();
+        let d = build(&c, &Default::default(), CLUSTER_DOMAIN).unwrap();
         let observed = running(&d, "apachepinot/pinot:1.5.1");
         let step = Step::Update(PoolId::new(Component::Controller, "main"));
         let notes = [Note::PinotChecksSkipped("unreachable".to_owned())];
@@ -349,9 +352,50 @@ mod tests {
     }
 
     #[test]
+    fn a_canary_pool_on_its_own_image_counts_as_current() {
+        let canary = "        tier: cold\n        image: apachepinot/pinot:1.6.0\n";
+        let c = cluster(&HETEROGENEOUS.replace("        tier: cold\n", canary));
+        let d = build(&c, &Default::default(), CLUSTER_DOMAIN).unwrap();
+        let mut observed = running(&d, "apachepinot/pinot:1.5.1");
+        let version = |observed: &Observed| {
+            let outcome = Outcome {
+                desired: Some(&d),
+                observed,
+                step: &Step::Settled,
+                error: None,
+                notes: &[],
+            };
+            compute(&c, &outcome).version.unwrap().current
+        };
+        assert_eq!(
+            version(&observed).as_deref(),
+            Some("apachepinot/pinot:1.5.1"),
+            "the canary pool still runs the old image: that is what runs"
+        );
+        let cold = observed.pools.get_mut("analytics-server-cold").unwrap();
+        for pod in &mut cold.pods {
+            pod.image = Some("apachepinot/pinot:1.6.0".into());
+        }
+        assert_eq!(
+            version(&observed).as_deref(),
+            Some("apachepinot/pinot:1.5.1")
+        );
+        let cold = pool_image(&d, "cold");
+        assert_eq!(cold, "apachepinot/pinot:1.6.0");
+        assert_eq!(pool_image(&d, "hot"), "apachepinot/pinot:1.5.1");
+    }
+
+    fn pool_image<'a>(d: &'a crate::cluster::desired::DesiredCluster, name: &str) -> &'a str {
+        let pool = d.pools.iter().find(|p| p.id.pool == name).unwrap();
+        let spec = pool.statefulset.spec.as_ref().unwrap();
+        let containers = &spec.template.spec.as_ref().unwrap().containers;
+        containers[0].image.as_deref().unwrap()
+    }
+
+    #[test]
     fn paused_and_errors_are_conditions() {
         let c = cluster(&HETEROGENEOUS.replace("spec:\n", "spec:\n  rollout: {paused: true}\n"));
-        let d = build(&c, &Default::default()).unwrap();
+        let d = build(&c, &Default::default(), CLUSTER_DOMAIN).unwrap();
         let observed = Observed::default();
         let step = Step::Paused(Box::new(Step::Create(PoolId::zookeeper())));
         let error = ClusterError::ScaleDownBlocked("Pinot unreachable".into());

@@ -1,17 +1,22 @@
 //! Real-pod rollout: the operator deploys a cluster on the real node (managed ZooKeeper,
 //! 1 controller, 2 brokers, servers in two pools of 2 with one replica group per pool, 1
 //! minion) running real Pinot from the images built here, with a table of 3 segments.
-//! Then the image changes, once per `serverStrategy`, while a client queries the broker
-//! Service every 100 ms: wall time, restart waves (from the operator's `pod_restarts`),
-//! and failed and partial queries.
+//! A REALTIME table (replication 2, a replica group per server pool) consumes from a
+//! Kafka node on the real node's bridge, fed a message every 50 ms. Then the image
+//! changes, once per `serverStrategy`, while a client queries each table through the
+//! broker Service every 100 ms: wall time, restart waves (from the operator's
+//! `pod_restarts`), failed and partial queries, and the largest ingestion lag.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Value, json};
+use testenv::kubernetes::network::BRIDGE_IP;
 use testenv::kubernetes::{pinot_image, pinot_next_image, zookeeper_image};
-use testenv::load::{Load, Query};
-use testenv::pinot::upload_json_rows;
+use testenv::lag::LagSampler;
+use testenv::load::{Load, Query, Tally};
+use testenv::pinot::{KafkaNode, Release, upload_json_rows};
+use testenv::produce::Producer;
 
 use crate::env::Env;
 use crate::report::{Table, seconds};
@@ -22,6 +27,9 @@ const CLUSTER: &str = "bench";
 const TABLE: &str = "events";
 const SEGMENTS: u64 = 3;
 const ROWS_PER_SEGMENT: u64 = 100;
+const STREAM: &str = "clicks";
+/// At 20 messages a second a consuming segment commits every 100 s, during rollouts.
+const FLUSH_ROWS: u32 = 2000;
 
 fn spec() -> Value {
     let pool = |name: &str| json!({"name": name, "replicas": 2, "tenant": "DefaultTenant"});
@@ -39,12 +47,18 @@ fn spec() -> Value {
     })
 }
 
+fn resource(kind: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind,
+           "metadata": {"name": name}, "spec": spec})
+}
+
+fn list(items: &[Value]) -> String {
+    json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+}
+
 /// Schema and table (one replica group per server pool), as content objects.
 fn content() -> String {
-    let resource = |kind: &str, spec: Value| {
-        json!({"apiVersion": "pinot.operator.dev/v1alpha1", "kind": kind,
-               "metadata": {"name": TABLE}, "spec": spec})
-    };
+    let resource = |kind: &str, spec: Value| resource(kind, TABLE, spec);
     let schema = json!({"clusterRef": {"name": CLUSTER}, "schema": {"schemaName": TABLE,
         "dimensionFieldSpecs": [{"name": "user_id", "dataType": "STRING"}],
         "metricFieldSpecs": [{"name": "amount", "dataType": "LONG"}],
@@ -59,11 +73,73 @@ fn content() -> String {
         "instanceAssignmentConfigMap": {"OFFLINE": {
             "tagPoolConfig": {"tag": "DefaultTenant_OFFLINE", "poolBased": true, "numPools": 2},
             "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}}}});
-    let items = [
+    list(&[
         resource("PinotSchema", schema),
         resource("PinotTable", table),
-    ];
-    json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+    ])
+}
+
+/// The REALTIME schema and table consuming `STREAM` from `bootstrap`.
+fn stream_content(bootstrap: &str) -> String {
+    let release = Release::parse(testenv::versions::version("PINOT_VERSION"));
+    let factory = release.map_or("", Release::kafka_consumer_factory);
+    let schema = json!({"clusterRef": {"name": CLUSTER}, "schema": {"schemaName": STREAM,
+        "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "n", "dataType": "LONG"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
+                                "granularity": "1:MILLISECONDS"}]}});
+    let table = json!({"clusterRef": {"name": CLUSTER}, "schemaRef": {"name": STREAM}, "table": {
+        "tableName": STREAM, "tableType": "REALTIME",
+        "segmentsConfig": {"replicasPerPartition": "2", "replication": "2", "timeColumnName": "ts"},
+        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
+        "routing": {"instanceSelectorType": "replicaGroup"},
+        "instanceAssignmentConfigMap": {"CONSUMING": {
+            "tagPoolConfig": {"tag": "DefaultTenant_REALTIME", "poolBased": true, "numPools": 2},
+            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
+        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
+            "streamType": "kafka",
+            "stream.kafka.consumer.type": "lowlevel",
+            "stream.kafka.topic.name": STREAM,
+            "stream.kafka.broker.list": bootstrap,
+            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+            "stream.kafka.consumer.factory.class.name": factory,
+            "stream.kafka.consumer.prop.auto.offset.reset": "smallest",
+            "realtime.segment.flush.threshold.rows": FLUSH_ROWS.to_string()
+        }},
+        "metadata": {}}});
+    list(&[
+        resource("PinotSchema", STREAM, schema),
+        resource("PinotTable", STREAM, table),
+    ])
+}
+
+/// Kafka, the REALTIME table and a producer; returns them and the `COUNT(*)` query
+/// of the table once it counts consumed rows.
+fn start_stream(env: &Env, offline: &Query) -> anyhow::Result<(KafkaNode, Producer, Query)> {
+    let kafka = KafkaNode::start(&BRIDGE_IP.to_string())?;
+    kafka.create_topic(STREAM, 1)?;
+    env.apply(NAMESPACE, &stream_content(kafka.bootstrap()))?;
+    let client = env.client()?;
+    env.wait_synced(&client, NAMESPACE, &["pinotschemas", "pinottables"])?;
+    let query = Query {
+        sql: format!("SELECT COUNT(*) FROM {STREAM}"),
+        expected_count: None,
+        ..offline.clone()
+    };
+    let producer = env.runtime.block_on(async {
+        let producer = Producer::start(kafka.bootstrap(), STREAM).await?;
+        for _ in 0..180 {
+            if testenv::load::count(&env.http, &query)
+                .await
+                .is_some_and(|n| n > 0)
+            {
+                return Ok(producer);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        anyhow::bail!("the broker never counted a consumed row of {STREAM}")
+    })?;
+    Ok((kafka, producer, query))
 }
 
 /// `http://<ClusterIP>:<port>` of a Service of the benchmark's namespace.
@@ -114,7 +190,9 @@ struct Outcome {
     strategy: &'static str,
     took: Duration,
     waves: Waves,
-    tally: testenv::load::Tally,
+    tally: Tally,
+    stream: Tally,
+    lag: Duration,
 }
 
 pub fn run(env: &Env) -> anyhow::Result<()> {
@@ -125,23 +203,40 @@ pub fn run(env: &Env) -> anyhow::Result<()> {
     let client = env.client()?;
     env.wait_synced(&client, NAMESPACE, &["pinotschemas", "pinottables"])?;
     let query = load_data(env).context("load the benchmark table")?;
+    let (_kafka, producer, stream) = start_stream(env, &query).context("start the stream")?;
     let mut outcomes = vec![];
     for (strategy, image) in [
         ("PoolByPool", pinot_next_image()),
         ("OneByOne", pinot_image()),
     ] {
-        let load = env.runtime.block_on(async { Load::start(query.clone()) });
+        let (load, stream_load, lag) = env.runtime.block_on(async {
+            let lag = LagSampler::start(&stream, STREAM);
+            (Load::start(query.clone()), Load::start(stream.clone()), lag)
+        });
         let change = json!({"image": image, "rollout": {"serverStrategy": strategy}});
         let (took, waves) = roll(env, &clusters, CLUSTER, change)?;
-        let tally = env.runtime.block_on(load.stop());
+        let (tally, stream, lag) = env.runtime.block_on(async {
+            (
+                load.stop().await,
+                stream_load.stop().await,
+                lag.stop().await,
+            )
+        });
         outcomes.push(Outcome {
             strategy,
             took,
             waves,
             tally,
+            stream,
+            lag,
         });
     }
+    let (produced, in_kafka) = env.runtime.block_on(producer.stop());
     print(&outcomes, deployed);
+    println!(
+        "{STREAM}: {} messages produced ({} sends failed), {in_kafka} in Kafka",
+        produced.acknowledged, produced.failed
+    );
     Ok(())
 }
 
@@ -161,18 +256,26 @@ fn print(outcomes: &[Outcome], deployed: Duration) {
                 o.tally.failed.to_string(),
                 o.tally.partial.to_string(),
                 o.tally.wrong_count.to_string(),
+                o.stream.sent.to_string(),
+                o.stream.failed.to_string(),
+                o.stream.partial.to_string(),
+                seconds(o.lag),
             ]
         })
         .collect();
     let notes = outcomes
         .iter()
-        .filter(|o| !o.tally.examples.is_empty())
-        .map(|o| format!("{}: {}", o.strategy, o.tally.examples.join(" | ")))
+        .filter(|o| !o.tally.examples.is_empty() || !o.stream.examples.is_empty())
+        .map(|o| {
+            let examples = [&o.tally.examples[..], &o.stream.examples[..]].concat();
+            format!("{}: {}", o.strategy, examples.join(" | "))
+        })
         .collect();
     Table {
         title: &format!(
-            "5. Rollout on real pods: image change under a query every 100 ms (1 controller, \
-             2 brokers, 2 server pools × 2, 1 minion; deployed in {})",
+            "5. Rollout on real pods: image change under a query of each table every 100 ms \
+             and a Kafka message every 50 ms (1 controller, 2 brokers, 2 server pools × 2, \
+             1 minion; deployed in {})",
             seconds(deployed)
         ),
         headers: &[
@@ -180,10 +283,14 @@ fn print(outcomes: &[Outcome], deployed: Duration) {
             "image change -> settled",
             "waves",
             "pods restarted",
-            "queries",
+            "OFFLINE queries",
             "failed",
             "partial",
             "wrong count",
+            "REALTIME queries",
+            "failed",
+            "partial",
+            "max ingestion lag",
         ],
         rows,
         notes,
