@@ -11,7 +11,7 @@ use std::time::Duration;
 use rskafka::client::ClientBuilder;
 use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::record::Record;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 /// How often a message is sent.
@@ -91,4 +91,44 @@ async fn run(partition: Arc<PartitionClient>, stop: Arc<AtomicBool>) -> Produced
         n += 1;
     }
     produced
+}
+
+/// The Pinot schema of what the producer writes (`id`, `n`, `ts`), named `table`.
+pub fn schema(table: &str) -> Value {
+    json!({"schemaName": table,
+        "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}],
+        "metricFieldSpecs": [{"name": "n", "dataType": "LONG"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
+                                "granularity": "1:MILLISECONDS"}]})
+}
+
+/// A REALTIME table consuming topic `table` from `bootstrap` with the consumer of
+/// `release`, committing every `flush_rows` rows. Replication 2 (`replicasPerPartition`)
+/// with one replica group per Pinot pool of `DefaultTenant`, so each of two server
+/// pools consumes a whole replica of the partition.
+pub fn realtime_table(
+    table: &str,
+    bootstrap: &str,
+    release: crate::pinot::Release,
+    flush_rows: u32,
+) -> Value {
+    json!({
+        "tableName": table, "tableType": "REALTIME",
+        "segmentsConfig": {"replicasPerPartition": "2", "replication": "2", "timeColumnName": "ts"},
+        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
+        "routing": {"instanceSelectorType": "replicaGroup"},
+        "instanceAssignmentConfigMap": {"CONSUMING": {
+            "tagPoolConfig": {"tag": "DefaultTenant_REALTIME", "poolBased": true, "numPools": 2},
+            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
+        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
+            "streamType": "kafka",
+            "stream.kafka.consumer.type": "lowlevel",
+            "stream.kafka.topic.name": table,
+            "stream.kafka.broker.list": bootstrap,
+            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+            "stream.kafka.consumer.factory.class.name": release.kafka_consumer_factory(),
+            "stream.kafka.consumer.prop.auto.offset.reset": "smallest",
+            "realtime.segment.flush.threshold.rows": flush_rows.to_string()
+        }},
+        "metadata": {}})
 }

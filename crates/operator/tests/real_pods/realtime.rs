@@ -82,35 +82,12 @@ fn resource(kind: &str, spec: Value) -> Value {
 }
 
 fn schema() -> Value {
-    json!({"clusterRef": {"name": "rt"}, "schema": {"schemaName": TABLE,
-        "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}],
-        "metricFieldSpecs": [{"name": "n", "dataType": "LONG"}],
-        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
-                                "granularity": "1:MILLISECONDS"}]}})
+    json!({"clusterRef": {"name": "rt"}, "schema": testenv::produce::schema(TABLE)})
 }
 
-/// Replication 2 (`replicasPerPartition`), one replica group per Pinot pool, so each
-/// server pool consumes a whole replica of the partition.
 fn table(bootstrap: &str, release: Release) -> Value {
-    json!({"clusterRef": {"name": "rt"}, "schemaRef": {"name": TABLE}, "table": {
-        "tableName": TABLE, "tableType": "REALTIME",
-        "segmentsConfig": {"replicasPerPartition": "2", "replication": "2", "timeColumnName": "ts"},
-        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
-        "routing": {"instanceSelectorType": "replicaGroup"},
-        "instanceAssignmentConfigMap": {"CONSUMING": {
-            "tagPoolConfig": {"tag": "DefaultTenant_REALTIME", "poolBased": true, "numPools": 2},
-            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
-        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
-            "streamType": "kafka",
-            "stream.kafka.consumer.type": "lowlevel",
-            "stream.kafka.topic.name": TABLE,
-            "stream.kafka.broker.list": bootstrap,
-            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
-            "stream.kafka.consumer.factory.class.name": release.kafka_consumer_factory(),
-            "stream.kafka.consumer.prop.auto.offset.reset": "smallest",
-            "realtime.segment.flush.threshold.rows": FLUSH_ROWS.to_string()
-        }},
-        "metadata": {}}})
+    let table = testenv::produce::realtime_table(TABLE, bootstrap, release, FLUSH_ROWS);
+    json!({"clusterRef": {"name": "rt"}, "schemaRef": {"name": TABLE}, "table": table})
 }
 
 /// Stops the producer, waits until Pinot holds as many rows as Kafka holds messages,

@@ -16,7 +16,7 @@ use testenv::kubernetes::{pinot_image, pinot_next_image, zookeeper_image};
 use testenv::lag::LagSampler;
 use testenv::load::{Load, Query, Tally};
 use testenv::pinot::{KafkaNode, Release, upload_json_rows};
-use testenv::produce::Producer;
+use testenv::produce::{self, Producer};
 
 use crate::env::Env;
 use crate::report::{Table, seconds};
@@ -80,37 +80,17 @@ fn content() -> String {
 }
 
 /// The REALTIME schema and table consuming `STREAM` from `bootstrap`.
-fn stream_content(bootstrap: &str) -> String {
-    let release = Release::parse(testenv::versions::version("PINOT_VERSION"));
-    let factory = release.map_or("", Release::kafka_consumer_factory);
-    let schema = json!({"clusterRef": {"name": CLUSTER}, "schema": {"schemaName": STREAM,
-        "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}],
-        "metricFieldSpecs": [{"name": "n", "dataType": "LONG"}],
-        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH",
-                                "granularity": "1:MILLISECONDS"}]}});
-    let table = json!({"clusterRef": {"name": CLUSTER}, "schemaRef": {"name": STREAM}, "table": {
-        "tableName": STREAM, "tableType": "REALTIME",
-        "segmentsConfig": {"replicasPerPartition": "2", "replication": "2", "timeColumnName": "ts"},
-        "tenants": {"broker": "DefaultTenant", "server": "DefaultTenant"},
-        "routing": {"instanceSelectorType": "replicaGroup"},
-        "instanceAssignmentConfigMap": {"CONSUMING": {
-            "tagPoolConfig": {"tag": "DefaultTenant_REALTIME", "poolBased": true, "numPools": 2},
-            "replicaGroupPartitionConfig": {"replicaGroupBased": true, "numReplicaGroups": 2}}},
-        "tableIndexConfig": {"loadMode": "MMAP", "streamConfigs": {
-            "streamType": "kafka",
-            "stream.kafka.consumer.type": "lowlevel",
-            "stream.kafka.topic.name": STREAM,
-            "stream.kafka.broker.list": bootstrap,
-            "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
-            "stream.kafka.consumer.factory.class.name": factory,
-            "stream.kafka.consumer.prop.auto.offset.reset": "smallest",
-            "realtime.segment.flush.threshold.rows": FLUSH_ROWS.to_string()
-        }},
-        "metadata": {}}});
-    list(&[
+fn stream_content(bootstrap: &str) -> anyhow::Result<String> {
+    let version = testenv::versions::version("PINOT_VERSION");
+    let release = Release::parse(version).context("PINOT_VERSION")?;
+    let schema = json!({"clusterRef": {"name": CLUSTER}, "schema": produce::schema(STREAM)});
+    let table = produce::realtime_table(STREAM, bootstrap, release, FLUSH_ROWS);
+    let table =
+        json!({"clusterRef": {"name": CLUSTER}, "schemaRef": {"name": STREAM}, "table": table});
+    Ok(list(&[
         resource("PinotSchema", STREAM, schema),
         resource("PinotTable", STREAM, table),
-    ])
+    ]))
 }
 
 /// Kafka, the REALTIME table and a producer; returns them and the `COUNT(*)` query
@@ -118,7 +98,7 @@ fn stream_content(bootstrap: &str) -> String {
 fn start_stream(env: &Env, offline: &Query) -> anyhow::Result<(KafkaNode, Producer, Query)> {
     let kafka = KafkaNode::start(&BRIDGE_IP.to_string())?;
     kafka.create_topic(STREAM, 1)?;
-    env.apply(NAMESPACE, &stream_content(kafka.bootstrap()))?;
+    env.apply(NAMESPACE, &stream_content(kafka.bootstrap())?)?;
     let client = env.client()?;
     env.wait_synced(&client, NAMESPACE, &["pinotschemas", "pinottables"])?;
     let query = Query {
