@@ -22,6 +22,12 @@ pub struct Snapshot {
     pub tables: Vec<TableStates>,
 }
 
+/// Whether a segment in `state` answers queries: ONLINE, or CONSUMING (a REALTIME
+/// segment still being written).
+pub fn serving(state: &str) -> bool {
+    matches!(state, "ONLINE" | "CONSUMING")
+}
+
 /// One table (of one type): where its segments should be and where they are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableStates {

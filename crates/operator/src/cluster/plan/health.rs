@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cluster::desired::DesiredPool;
 use crate::cluster::names::{Naming, instance_id};
-use crate::cluster::observe::pinot::{PinotView, Snapshot};
+use crate::cluster::observe::pinot::{PinotView, Snapshot, serving};
 use crate::cluster::observe::workloads::Observed;
 use crate::cluster::plan::rollout::Verdict;
 
@@ -62,8 +62,7 @@ pub fn verdict(instances: &[String], snapshot: &Snapshot) -> Verdict {
     for table in &snapshot.tables {
         for (segment, placement) in &table.ideal {
             for (instance, state) in placement {
-                let serving = matches!(state.as_str(), "ONLINE" | "CONSUMING");
-                if !serving || !wanted.contains(instance.as_str()) {
+                if !serving(state) || !wanted.contains(instance.as_str()) {
                     continue;
                 }
                 let actual = table.external.get(segment).and_then(|s| s.get(instance));
@@ -101,7 +100,6 @@ pub(crate) fn summarize(mut items: Vec<String>) -> String {
 /// Segments served by one of `pool` that no instance outside it serves: the last
 /// online replicas, which a whole-pool restart would take away.
 fn sole_replicas(pool: &BTreeSet<&str>, snapshot: &Snapshot) -> Vec<String> {
-    let serving = |state: &String| matches!(state.as_str(), "ONLINE" | "CONSUMING");
     let mut alone = vec![];
     for table in &snapshot.tables {
         for (segment, placement) in &table.external {

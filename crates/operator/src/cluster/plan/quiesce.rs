@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use crate::cluster::component::Component;
 use crate::cluster::names::instance_id;
-use crate::cluster::observe::pinot::{PinotView, Snapshot};
+use crate::cluster::observe::pinot::{PinotView, Snapshot, serving};
 use crate::cluster::observe::routing::{Routing, Sample};
 use crate::cluster::plan::Seen;
 use crate::cluster::plan::force_commit::{Mark, Member};
@@ -130,7 +130,6 @@ fn unsafe_routes(
     snapshot: &Snapshot,
     wave: &BTreeSet<&str>,
 ) -> Vec<String> {
-    let serving = |state: &String| matches!(state.as_str(), "ONLINE" | "CONSUMING");
     let mut problems = Vec::new();
     for table in &snapshot.tables {
         let name = table.table_type.table_name_with_type(&table.name);

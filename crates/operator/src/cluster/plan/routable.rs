@@ -11,7 +11,7 @@
 
 use crate::cluster::component::Component;
 use crate::cluster::names::instance_id;
-use crate::cluster::observe::pinot::Snapshot;
+use crate::cluster::observe::pinot::{Snapshot, serving};
 use crate::cluster::observe::routing::Routing;
 use crate::cluster::plan::Seen;
 use crate::cluster::plan::health::summarize;
@@ -72,9 +72,8 @@ fn why_not_routed(instance: &str, snapshot: &Snapshot, routing: &Routing) -> Opt
     if routing.disabled.contains(instance) {
         return Some("queries still disabled".into());
     }
-    let serving = |state: &String| matches!(state.as_str(), "ONLINE" | "CONSUMING");
     let hosted: Vec<String> = (snapshot.tables.iter())
-        .filter(|t| (t.external.values()).any(|s| s.get(instance).is_some_and(serving)))
+        .filter(|t| (t.external.values()).any(|s| s.get(instance).is_some_and(|s| serving(s))))
         .map(|t| t.table_type.table_name_with_type(&t.name))
         .collect();
     if hosted.is_empty() {

@@ -12,11 +12,10 @@
 //! table placed inside one pool) is unavailable whatever is done; it does not hold the
 //! restart up ([`super::health`] turns such a whole-pool restart into one pod at a time).
 
-use crate::cluster::observe::pinot::Snapshot;
+use crate::cluster::observe::pinot::{Snapshot, serving};
 
 /// One line per stranded segment: who serves it, and what the awaited replica is doing.
 pub fn stranded(wave: &[String], snapshot: &Snapshot) -> Vec<String> {
-    let serving = |state: &String| matches!(state.as_str(), "ONLINE" | "CONSUMING");
     let in_wave = |instance: &String| wave.contains(instance);
     let mut lines = Vec::new();
     for table in &snapshot.tables {
