@@ -37,7 +37,7 @@ use crate::cluster::observe::routing::Routing;
 use crate::cluster::observe::workloads::Observed;
 use crate::cluster::observe::zookeeper::Quorum;
 use drain::{DrainProgress, leaving, needs_drain, progress};
-use force_commit::Commit;
+use force_commit::{Commit, Member};
 use instances::{WantedInstance, departed, wanted_instances};
 pub use notes::Note;
 use quiesce::Gate;
@@ -121,7 +121,8 @@ pub fn step(seen: &Seen<'_>) -> Step {
     step_with_verdicts(seen).0
 }
 
-fn step_with_verdicts(seen: &Seen<'_>) -> (Step, BTreeMap<PoolId, Verdict>) {
+/// The step, Pinot's verdict per pool, and the serving servers the step restarts.
+fn step_with_verdicts(seen: &Seen<'_>) -> (Step, BTreeMap<PoolId, Verdict>, Vec<Member>) {
     let mut verdicts = health::verdicts(&seen.desired.pools, seen.observed, seen.view, seen.naming);
     if let Some(quorum) = seen.quorum {
         let verdict = match quorum {
@@ -136,29 +137,37 @@ fn step_with_verdicts(seen: &Seen<'_>) -> (Step, BTreeMap<PoolId, Verdict>) {
         &verdicts,
         seen.policy,
     );
-    (unless_stranding(step, seen), verdicts)
+    let (step, members) = unless_stranding(step, seen);
+    (step, verdicts, members)
 }
 
 /// A restart that would leave segments with no serving replica waits instead, its
-/// servers serving meanwhile (see [`stranding`]).
-fn unless_stranding(step: Step, seen: &Seen<'_>) -> Step {
+/// servers serving meanwhile (see [`stranding`]); otherwise the step and the serving
+/// servers it restarts ([`quiesce::members`]).
+fn unless_stranding(step: Step, seen: &Seen<'_>) -> (Step, Vec<Member>) {
+    let members = quiesce::members(&step, seen);
     let PinotView::Reachable(snapshot) = seen.view else {
-        return step;
+        return (step, members);
     };
-    let stranded = stranding::stranded(&quiesce::wave(&step, seen), snapshot);
+    let stranded = stranding::stranded(&instances(&members), snapshot);
     match step.pool() {
-        Some(pool) if !stranded.is_empty() => Step::Wait {
-            pool: pool.clone(),
-            why: Waiting::Pinot(health::summarize(stranded)),
-        },
-        _ => step,
+        Some(pool) if !stranded.is_empty() => {
+            let why = Waiting::Pinot(health::summarize(stranded));
+            let pool = pool.clone();
+            (Step::Wait { pool, why }, vec![])
+        }
+        _ => (step, members),
     }
+}
+
+fn instances(members: &[Member]) -> Vec<String> {
+    members.iter().map(|m| m.instance.clone()).collect()
 }
 
 /// Plans one reconcile.
 pub fn plan(seen: &Seen<'_>) -> Plan {
-    let (step, verdicts) = step_with_verdicts(seen);
-    let wave = quiesce::wave(&step, seen);
+    let (step, verdicts, members) = step_with_verdicts(seen);
+    let wave = instances(&members);
     let mut plan = Plan {
         step: step.clone(),
         actions: vec![],
@@ -175,13 +184,14 @@ pub fn plan(seen: &Seen<'_>) -> Plan {
         return plan;
     }
     plan.actions.push(Action::ApplyShared);
-    take(&mut plan, seen, &step, &wave);
+    take(&mut plan, seen, &step, &members, &wave);
     plan.upkeep = upkeep(seen, &step, &wave);
     plan
 }
 
-/// The writes of `step`; `wave` are the servers it restarts that serve queries.
-fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, wave: &[String]) {
+/// The writes of `step`; `members` are the servers it restarts that serve queries, and
+/// `wave` their instances.
+fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, members: &[Member], wave: &[String]) {
     match step {
         Step::Create(id) | Step::Update(id) => {
             plan.actions.push(Action::ApplyPool(id.clone()));
@@ -192,7 +202,7 @@ fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, wave: &[String]) {
             }
         }
         Step::Restart { pool, pods } => {
-            if committed(plan, seen, step) && quiesced(plan, seen, wave) {
+            if committed(plan, seen, members) && quiesced(plan, seen, wave) {
                 plan.actions.push(Action::DeletePods {
                     pool: pool.clone(),
                     pods: pods.clone(),
@@ -250,15 +260,14 @@ fn has_brokers(seen: &Seen<'_>) -> bool {
 
 /// Whether the consuming segments of a restart's servers are committed (or need not
 /// be); if not, the plan gets what brings them there.
-fn committed(plan: &mut Plan, seen: &Seen<'_>, step: &Step) -> bool {
+fn committed(plan: &mut Plan, seen: &Seen<'_>, members: &[Member]) -> bool {
     let PinotView::Reachable(snapshot) = seen.view else {
         return true;
     };
     if !seen.policy.force_commit {
         return true;
     }
-    let members = quiesce::members(step, seen);
-    match force_commit::commit(&members, snapshot, seen.now) {
+    match force_commit::commit(members, snapshot, seen.now) {
         Commit::Go => true,
         Commit::Ask { tables, marks } => {
             let what = format!(
