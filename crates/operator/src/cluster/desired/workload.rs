@@ -103,7 +103,7 @@ pub fn customize(service: &mut Service, settings: &ServiceSettings) -> Result<()
         spec.type_ = Some(kind.as_str().into());
     }
     spec.load_balancer_source_ranges = settings.load_balancer_source_ranges.clone();
-    spec.external_traffic_policy = (settings.external_traffic_policy).map(|p| format!("{p:?}"));
+    spec.external_traffic_policy = (settings.external_traffic_policy).map(|p| p.as_str().into());
     if !settings.annotations.is_empty() {
         let annotations = service.metadata.annotations.get_or_insert_default();
         annotations.extend(settings.annotations.clone());
