@@ -266,10 +266,18 @@ pub struct RolloutSpec {
     /// Force-commit the CONSUMING segments a wave of server pods hosts before the wave
     /// restarts, and wait (up to 5 minutes) until they are committed, so the restarted
     /// servers resume consuming where the commit ended instead of re-consuming the
-    /// whole segment. Off by default: see docs/operations.md for what a real-pod run
-    /// with a commit before every wave left behind on Pinot 0.11.
-    #[serde(default)]
-    pub force_commit: bool,
+    /// whole segment. Unset: on with `serverStrategy: PoolByPool` (a wave is a whole
+    /// pool, a whole replica of its consuming segments), off with `OneByOne`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_commit: Option<bool>,
+}
+
+impl RolloutSpec {
+    /// Whether server waves force-commit first: the spec's word, or the strategy's
+    /// default.
+    pub fn force_commits(&self) -> bool {
+        (self.force_commit).unwrap_or(self.server_strategy == ServerRolloutStrategy::PoolByPool)
+    }
 }
 
 /// What a rollout does when the operator cannot ask the cluster's Pinot.
@@ -346,4 +354,23 @@ pub struct PoolStatus {
     pub ready_replicas: i32,
     /// Pods on the pool's current spec (image and configuration).
     pub updated_replicas: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_by_pool_force_commits_unless_the_spec_says_not_to() {
+        let rollout = |strategy, force_commit| RolloutSpec {
+            server_strategy: strategy,
+            force_commit,
+            ..RolloutSpec::default()
+        };
+        use ServerRolloutStrategy::{OneByOne, PoolByPool};
+        assert!(rollout(PoolByPool, None).force_commits());
+        assert!(!rollout(OneByOne, None).force_commits());
+        assert!(!rollout(PoolByPool, Some(false)).force_commits());
+        assert!(rollout(OneByOne, Some(true)).force_commits());
+    }
 }

@@ -54,6 +54,25 @@ impl PinotClient {
             Err(e) => Reload::from_not_found(&e).ok_or(e),
         }
     }
+
+    /// `POST /segments/{tableNameWithType}/{segment}/reset?targetInstance=..` (0.11
+    /// and 1.x): takes the segment on that server through OFFLINE and back to what
+    /// the ideal state wants, so a segment in ERROR is loaded again. The controller
+    /// answers once the reset messages are sent, not once the segment is back.
+    pub async fn reset_segment(
+        &self,
+        table_with_type: &str,
+        segment: &str,
+        instance: &str,
+    ) -> Result<(), Error> {
+        let request = Request::new(
+            "POST /segments/{table}/{segment}/reset",
+            ["segments", table_with_type, segment, "reset"],
+        )
+        .query("targetInstance", instance);
+        self.execute(request).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

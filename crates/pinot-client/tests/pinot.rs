@@ -599,6 +599,52 @@ async fn force_commit_seals_the_consuming_segment_and_consumption_goes_on() {
     client.delete_schema(&name).await.unwrap();
 }
 
+/// A reset takes a segment on one server through OFFLINE and back: what the operator
+/// asks for a segment in ERROR. (A healthy CONSUMING segment is reset here: Pinot
+/// cannot be made to fail a load on demand.)
+#[tokio::test]
+async fn a_reset_segment_comes_back_to_what_the_ideal_state_wants() {
+    let _shared = EXCLUSIVE.read().await;
+    let pinot = Pinot::shared();
+    let client = client();
+    let name = unique("reset");
+    pinot.create_kafka_topic(&name, 1);
+    client.create_schema(&schema(&name, &[])).await.unwrap();
+    let config = realtime_table(&name, &name, &pinot.kafka_bootstrap());
+    client.create_table(&config).await.unwrap();
+    pinot.produce_json(&name, None, &rows(0, 4)).await;
+    wait_count(pinot, &name, 4).await;
+    let view = (client.external_view(&name, TableType::Realtime).await).unwrap();
+    let (segment, replicas) = view.iter().next().expect("a consuming segment");
+    let instance = replicas.keys().next().unwrap().clone();
+    let table = format!("{name}_REALTIME");
+
+    client
+        .reset_segment(&table, segment, &instance)
+        .await
+        .unwrap();
+    eventually("the reset segment CONSUMING again", SETTLE, || async {
+        let view = (client.external_view(&name, TableType::Realtime).await).unwrap();
+        let state = view.get(segment).and_then(|r| r.get(&instance)).cloned();
+        (state.as_deref() == Some("CONSUMING")).then_some(())
+    })
+    .await;
+    wait_count(pinot, &name, 4).await;
+    let missing = client
+        .reset_segment(&table, "no_such_segment", &instance)
+        .await;
+    assert!(
+        missing.is_err(),
+        "a reset of a missing segment: {missing:?}"
+    );
+
+    client
+        .delete_table(&name, TableType::Realtime, Some("0d"))
+        .await
+        .unwrap();
+    client.delete_schema(&name).await.unwrap();
+}
+
 #[tokio::test]
 async fn instances() {
     let _shared = EXCLUSIVE.read().await;

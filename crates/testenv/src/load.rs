@@ -88,8 +88,15 @@ impl Load {
 }
 
 async fn run(query: Query, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>) {
+    // One idle connection per host, as docs/operations.md (Brokers) tells clients of
+    // the broker Service: a pool that keeps a second connection, used only when two
+    // queries overlap, can keep it to a deleted broker past the broker's 45 s and
+    // have a query on it cut when the broker stops (a CI run of the real-pod test:
+    // one such query per load in the broker rollout, "connection closed before
+    // message completed").
     let client = reqwest::Client::builder()
         .timeout(QUERY_TIMEOUT)
+        .pool_max_idle_per_host(1)
         .build()
         .expect("an HTTP client");
     let mut ticks = tokio::time::interval(INTERVAL);

@@ -27,7 +27,7 @@ use crate::cluster::observe::workloads::{self, Observed};
 use crate::cluster::observe::zookeeper;
 use crate::cluster::plan::rollout::{Policy, progress, targets};
 use crate::cluster::plan::{
-    self, BUSY_REQUEUE, Seen, quiesce, requeue_after, routable, why_not_ask_pinot,
+    self, BUSY_REQUEUE, Note, Seen, quiesce, requeue_after, routable, why_not_ask_pinot,
 };
 use crate::cluster::report::events::publish_events;
 use crate::cluster::report::status::{self, Outcome};
@@ -165,7 +165,8 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
         error: done.error.as_ref(),
         notes: &done.notes,
     };
-    report(cluster, ctx, status::compute(cluster, &outcome)).await?;
+    let new_status = status::compute(cluster, &outcome);
+    report(cluster, ctx, new_status, &done.notes).await?;
     record_progress(ctx, &namespace, &name, &desired, &observed);
     match done.error {
         // The API itself failed: let the controller's error policy retry.
@@ -207,7 +208,7 @@ async fn report_invalid(
     ctx: &Context,
     error: ClusterError,
 ) -> Result<Action, ClusterError> {
-    report(cluster, ctx, status::invalid(cluster, &error)).await?;
+    report(cluster, ctx, status::invalid(cluster, &error), &[]).await?;
     Ok(Action::requeue(ctx.resync))
 }
 
@@ -216,8 +217,9 @@ async fn report(
     cluster: &PinotCluster,
     ctx: &Context,
     new_status: api::PinotClusterStatus,
+    notes: &[Note],
 ) -> Result<(), ClusterError> {
-    publish_events(ctx, cluster, &new_status).await;
+    publish_events(ctx, cluster, &new_status, notes).await;
     write_status(ctx, cluster, new_status).await
 }
 

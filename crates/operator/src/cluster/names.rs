@@ -37,6 +37,9 @@ pub const ROUTABLE_CONDITION: &str = "pinot.operator.dev/routable";
 /// On a server pod about to restart: when the operator asked Pinot to force-commit
 /// the segments it was consuming, and which (see `plan::force_commit`).
 pub const FORCE_COMMIT_ANNOTATION: &str = "pinot.operator.dev/force-commit";
+/// On a server pod: the segments the operator reset on it, space separated (see
+/// `plan::error_segments`). A new pod starts without it.
+pub const RESET_ANNOTATION: &str = "pinot.operator.dev/segments-reset";
 /// Set by the StatefulSet controller on every pod: the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 /// The default of `--cluster-domain`: the domain pod DNS names (and so Pinot instance

@@ -489,7 +489,8 @@ struct Rollout {
     /// The ZooKeeper member leading before the rollout must be the last one restarted.
     zookeeper_leader_last: bool,
     /// The operator force-commits the REALTIME table's consuming segments before
-    /// restarting servers (`rollout.forceCommit`, set by this case's patch).
+    /// restarting servers (`rollout.forceCommit`, on by default with `PoolByPool`;
+    /// the second case turns it off for the rest).
     force_commits: bool,
 }
 
@@ -521,8 +522,8 @@ pub async fn rollouts_under_load(
     ];
     let cases = [
         Rollout {
-            name: "server config change, PoolByPool, consuming segments force-committed",
-            patch: json!({"rollout": {"forceCommit": true},
+            name: "server config change, PoolByPool, consuming segments force-committed (the default)",
+            patch: json!({
                 "server": {"pinot": {"properties": {"pinot.server.query.executor.timeout": "20000"}}}}),
             pools: &["server/a", "server/b"],
             one_at_a_time: &[],
@@ -726,6 +727,16 @@ async fn roll(
             "{}: restarts held so as not to strand a segment (this test so far): {}",
             case.name,
             held.join(" | ")
+        ));
+    }
+    let reset: Vec<String> = (cluster_events(rig).await.into_iter())
+        .filter(|m| m.contains("reset segments in ERROR"))
+        .collect();
+    if !reset.is_empty() {
+        report.line(format!(
+            "{}: segments in ERROR the operator reset (this test so far): {}",
+            case.name,
+            reset.join(" | ")
         ));
     }
     check_rollout(rig, case, &seen, consulted).await;

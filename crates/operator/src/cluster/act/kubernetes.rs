@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 
 use crate::cluster::desired::{DesiredCluster, DesiredPool, credentials_secret_name};
 use crate::cluster::error::ClusterError;
-use crate::cluster::names::{FORCE_COMMIT_ANNOTATION, ROUTABLE_CONDITION};
+use crate::cluster::names::ROUTABLE_CONDITION;
+use crate::cluster::plan::marks::PodMarks;
 use crate::cluster::plan::rollout::PodRef;
 
 /// Applies a pool's objects; the StatefulSet last, so the ConfigMap and Services it
@@ -130,16 +131,17 @@ pub async fn mark_routable(
     Ok(())
 }
 
-/// Leaves the force-commit mark on pods (server-side apply of the one annotation).
-pub async fn mark_force_committed(
+/// Sets the operator's annotations on pods (server-side apply of those alone).
+pub async fn mark_pods(
     client: &Client,
     namespace: &str,
-    marks: &[(String, String)],
+    marks: &[PodMarks],
 ) -> Result<(), ClusterError> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    for (pod, mark) in marks {
+    for mark in marks {
+        let pod = &mark.pod;
         let patch = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": pod, "annotations": {FORCE_COMMIT_ANNOTATION: mark}}});
+            "metadata": {"name": pod, "annotations": mark.annotations}});
         let params = PatchParams::apply(crate::FIELD_MANAGER).force();
         match api.patch(pod, &params, &Patch::Apply(&patch)).await {
             Ok(_) => {}

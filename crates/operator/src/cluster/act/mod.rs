@@ -11,6 +11,7 @@ use pinot_client::PinotClient;
 use crate::cluster::desired::{DesiredCluster, DesiredPool};
 use crate::cluster::error::ClusterError;
 use crate::cluster::names::PoolId;
+use crate::cluster::plan::error_segments::Reset;
 use crate::cluster::plan::{Action, Note, Plan, Upkeep};
 use crate::metrics::Metrics;
 
@@ -69,7 +70,7 @@ async fn run(target: &Target<'_>, action: &Action) -> Result<(), ClusterError> {
         Action::DisableQueries(ids) => pinot::disable_queries(pinot_of(target)?, ids).await,
         Action::ForceCommit { tables, marks } => {
             pinot::force_commit(pinot_of(target)?, tables).await?;
-            kubernetes::mark_force_committed(client, namespace, marks).await
+            kubernetes::mark_pods(client, namespace, marks).await
         }
         Action::UntagLeaving(leaving) => pinot::untag(pinot_of(target)?, leaving).await,
         Action::Rebalance(tables) => pinot::rebalance(pinot_of(target)?, tables).await,
@@ -78,6 +79,7 @@ async fn run(target: &Target<'_>, action: &Action) -> Result<(), ClusterError> {
 
 async fn keep_up(target: &Target<'_>, upkeep: &Upkeep) -> Option<Note> {
     let client = target.pinot?;
+    let (kube, namespace) = (target.client, target.namespace);
     match upkeep {
         Upkeep::SyncInstances(wanted) => match pinot::sync_instances(client, wanted).await {
             Ok(changed) if !changed.is_empty() => Some(Note::Tagged(changed)),
@@ -87,6 +89,17 @@ async fn keep_up(target: &Target<'_>, upkeep: &Upkeep) -> Option<Note> {
         Upkeep::ForgetDeparted(departed) => {
             let dropped = pinot::forget(client, departed).await;
             (!dropped.is_empty()).then_some(Note::DroppedDeparted(dropped))
+        }
+        Upkeep::ResetSegments { resets, marks } => {
+            let reset = pinot::reset_segments(client, resets).await;
+            let marked = async { kubernetes::mark_pods(kube, namespace, marks).await };
+            match reset {
+                Ok(()) => Some(match marked.await {
+                    Ok(()) => Note::SegmentsReset(resets.iter().map(Reset::describe).collect()),
+                    Err(e) => Note::ResetFailed(format!("recording the reset on the pods: {e}")),
+                }),
+                Err(e) => Some(Note::ResetFailed(e.to_string())),
+            }
         }
     }
 }

@@ -1,11 +1,12 @@
 //! The Pinot calls of a plan, through the cluster's controller Service: taking
 //! servers out of routing before a restart, draining servers before a scale-down,
-//! keeping tags, Pinot pools and `queriesDisabled` on instances, and forgetting
-//! instances that are gone.
+//! keeping tags, Pinot pools and `queriesDisabled` on instances, resetting segments
+//! in ERROR, and forgetting instances that are gone.
 
 use pinot_client::{InstanceChange, PinotClient, RebalanceOptions, TableType};
 
 use crate::cluster::error::ClusterError;
+use crate::cluster::plan::error_segments::Reset;
 use crate::cluster::plan::instances::{WantedInstance, pools_differ, tags_differ};
 
 fn drain_failed(e: pinot_client::Error) -> ClusterError {
@@ -30,6 +31,19 @@ pub async fn force_commit(pinot: &PinotClient, tables: &[String]) -> Result<(), 
             .force_commit(table)
             .await
             .map_err(|e| ClusterError::QuiesceFailed(format!("force-commit {table}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Resets segments in ERROR on their servers.
+pub async fn reset_segments(
+    pinot: &PinotClient,
+    resets: &[Reset],
+) -> Result<(), pinot_client::Error> {
+    for r in resets {
+        pinot
+            .reset_segment(&r.table, &r.segment, &r.instance)
+            .await?;
     }
     Ok(())
 }

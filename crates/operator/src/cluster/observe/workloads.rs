@@ -9,8 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 
 use crate::cluster::names::{
-    APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, FORCE_COMMIT_ANNOTATION, REVISION_LABEL,
-    ROUTABLE_CONDITION, ordinal,
+    APPLIED_HASH_ANNOTATION, CLUSTER_LABEL, FORCE_COMMIT_ANNOTATION, RESET_ANNOTATION,
+    REVISION_LABEL, ROUTABLE_CONDITION, ordinal,
 };
 use crate::stores::Stores;
 
@@ -69,9 +69,34 @@ pub struct ObservedPod {
     pub routable: bool,
     /// The force-commit mark the operator left on the pod, as written.
     pub force_commit: Option<String>,
+    /// The segments the operator reset on this pod, as written.
+    pub segments_reset: Option<String>,
     pub terminating: bool,
     /// Image of the first container.
     pub image: Option<String>,
+}
+
+impl ObservedPod {
+    /// The operator's own annotations on the pod, as written.
+    pub fn marks(&self) -> BTreeMap<&'static str, String> {
+        let marks = [
+            (FORCE_COMMIT_ANNOTATION, &self.force_commit),
+            (RESET_ANNOTATION, &self.segments_reset),
+        ];
+        (marks.into_iter())
+            .filter_map(|(key, value)| Some((key, value.clone()?)))
+            .collect()
+    }
+}
+
+impl Observed {
+    /// The pod named `name`, in whichever pool.
+    pub fn pod(&self, name: &str) -> Option<&ObservedPod> {
+        self.pools
+            .values()
+            .flat_map(|p| &p.pods)
+            .find(|p| p.name == name)
+    }
 }
 
 impl ObservedPool {
@@ -164,6 +189,7 @@ fn observe_pod(pod: &Pod) -> ObservedPod {
         routable: condition(ROUTABLE_CONDITION),
         terminating: pod.metadata.deletion_timestamp.is_some(),
         force_commit: pod.annotations().get(FORCE_COMMIT_ANNOTATION).cloned(),
+        segments_reset: pod.annotations().get(RESET_ANNOTATION).cloned(),
         image: pod
             .spec
             .as_ref()

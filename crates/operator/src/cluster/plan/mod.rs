@@ -12,9 +12,11 @@
 //! and `queriesDisabled`.
 
 pub mod drain;
+pub mod error_segments;
 pub mod force_commit;
 pub mod health;
 pub mod instances;
+pub mod marks;
 pub mod notes;
 pub mod quiesce;
 pub mod rollout;
@@ -31,14 +33,17 @@ use pinot_client::TableType;
 
 use crate::cluster::component::Component;
 use crate::cluster::desired::DesiredCluster;
+use crate::cluster::names::{FORCE_COMMIT_ANNOTATION, RESET_ANNOTATION};
 use crate::cluster::names::{Naming, PoolId};
 use crate::cluster::observe::pinot::PinotView;
 use crate::cluster::observe::routing::Routing;
 use crate::cluster::observe::workloads::Observed;
 use crate::cluster::observe::zookeeper::Quorum;
 use drain::{DrainProgress, leaving, needs_drain, progress};
+use error_segments::Reset;
 use force_commit::{Commit, Member};
 use instances::{WantedInstance, departed, wanted_instances};
+use marks::PodMarks;
 pub use notes::Note;
 use quiesce::Gate;
 use rollout::{PodRef, Policy, Step, Verdict, Waiting, targets};
@@ -82,11 +87,11 @@ pub enum Action {
     DeletePods { pool: PoolId, pods: Vec<PodRef> },
     /// Set `queriesDisabled` on servers about to restart, so brokers route around them.
     DisableQueries(Vec<String>),
-    /// Force-commit these REALTIME tables (raw names), then mark the pods (pod, mark)
-    /// whose consuming segments the commit was for.
+    /// Force-commit these REALTIME tables (raw names), then mark the pods whose
+    /// consuming segments the commit was for.
     ForceCommit {
         tables: Vec<String>,
-        marks: Vec<(String, String)>,
+        marks: Vec<PodMarks>,
     },
     /// Clear the tags of servers about to leave, so no new segment lands on them.
     UntagLeaving(Vec<String>),
@@ -102,6 +107,12 @@ pub enum Upkeep {
     SyncInstances(Vec<WantedInstance>),
     /// Drop instances a finished scale-down left behind.
     ForgetDeparted(Vec<String>),
+    /// Reset segments in ERROR, then record them on their pods (see
+    /// [`error_segments`]).
+    ResetSegments {
+        resets: Vec<Reset>,
+        marks: Vec<PodMarks>,
+    },
 }
 
 /// Everything one reconcile does.
@@ -186,6 +197,7 @@ pub fn plan(seen: &Seen<'_>) -> Plan {
     plan.actions.push(Action::ApplyShared);
     take(&mut plan, seen, &step, &members, &wave);
     plan.upkeep = upkeep(seen, &step, &wave);
+    reset_errors(&mut plan, seen);
     plan
 }
 
@@ -275,6 +287,7 @@ fn committed(plan: &mut Plan, seen: &Seen<'_>, members: &[Member]) -> bool {
                 tables.join(", ")
             );
             plan.notes.push(Note::Quiescing(what));
+            let marks = marks::with_others(seen.observed, FORCE_COMMIT_ANNOTATION, marks);
             plan.actions.push(Action::ForceCommit { tables, marks });
             false
         }
@@ -364,6 +377,24 @@ fn upkeep(seen: &Seen<'_>, step: &Step, wave: &[String]) -> Vec<Upkeep> {
         )));
     }
     upkeep
+}
+
+/// Resets the segments in ERROR on running servers once per pod, and says which
+/// stayed in ERROR after that ([`error_segments`]).
+fn reset_errors(plan: &mut Plan, seen: &Seen<'_>) {
+    let PinotView::Reachable(snapshot) = seen.view else {
+        return;
+    };
+    let remedy = error_segments::remedy(&seen.desired.pools, seen.observed, snapshot, seen.naming);
+    if !remedy.resets.is_empty() {
+        plan.upkeep.push(Upkeep::ResetSegments {
+            resets: remedy.resets,
+            marks: marks::with_others(seen.observed, RESET_ANNOTATION, remedy.marks),
+        });
+    }
+    if !remedy.still.is_empty() {
+        plan.notes.push(Note::StillInError(remedy.still));
+    }
 }
 
 /// Says why a `PoolByPool` server rollout restarts a pool one pod at a time: some of

@@ -31,6 +31,11 @@ pub enum Note {
     TaggingFailed(String),
     /// Instances a finished scale-down left behind, dropped from Pinot.
     DroppedDeparted(Vec<String>),
+    /// Segments in ERROR the operator reset (`<table> segment <s> on <instance>`).
+    SegmentsReset(Vec<String>),
+    ResetFailed(String),
+    /// Segments still in ERROR after the operator reset them once on their pod.
+    StillInError(Vec<String>),
 }
 
 impl fmt::Display for Note {
@@ -66,6 +71,16 @@ impl fmt::Display for Note {
             Note::DroppedDeparted(ids) => {
                 write!(f, "dropped departed instances {}", ids.join(", "))
             }
+            Note::SegmentsReset(segments) => {
+                write!(f, "reset segments in ERROR: {}", segments.join("; "))
+            }
+            Note::ResetFailed(why) => write!(f, "resetting segments in ERROR failed: {why}"),
+            Note::StillInError(segments) => write!(
+                f,
+                "still ERROR after the operator reset them once on this pod (see the server's log; \
+                 POST /segments/{{table}}/{{segment}}/reset retries): {}",
+                segments.join("; ")
+            ),
         }
     }
 }

@@ -66,7 +66,7 @@ impl Policy {
             stopped: spec.stopped,
             server_strategy: spec.rollout.server_strategy,
             pinot_checks: spec.rollout.pinot_checks,
-            force_commit: spec.rollout.force_commit,
+            force_commit: spec.rollout.force_commits(),
         }
     }
 

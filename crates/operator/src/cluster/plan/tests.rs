@@ -321,7 +321,10 @@ fn a_server_wave_force_commits_what_it_consumes_then_waits_for_the_commit() {
     };
     let (d, mut observed, view) = restarting_hot_with_consuming("CONSUMING");
     let ask = plan_with(&d, &observed, &view, committing);
-    let marks = vec![("analytics-server-hot-0".to_owned(), "0 c__0__1".to_owned())];
+    let marks = vec![PodMarks {
+        pod: "analytics-server-hot-0".to_owned(),
+        annotations: [(FORCE_COMMIT_ANNOTATION, "0 c__0__1".to_owned())].into(),
+    }];
     assert_eq!(
         ask.actions[1..],
         [Action::ForceCommit {
@@ -527,4 +530,53 @@ fn a_restart_that_would_strand_a_consuming_segment_waits_and_its_server_keeps_se
     };
     let held = wanted.iter().find(|w| w.id == last).unwrap();
     assert_eq!(held.queries_disabled, Some(false), "serves while it waits");
+}
+
+/// A settled cluster whose hot-0 holds REALTIME segment `c__0__1` in ERROR.
+fn error_on_hot_0() -> (DesiredCluster, Observed, PinotView) {
+    let d = desired();
+    let observed = running(&d, "x");
+    let PinotView::Reachable(mut snapshot) = healthy(&d, &observed) else {
+        unreachable!()
+    };
+    let placed = |state: &str| {
+        BTreeMap::from([(
+            "c__0__1".to_owned(),
+            BTreeMap::from([(hot_instance(0), state.to_owned())]),
+        )])
+    };
+    snapshot.tables = vec![TableStates {
+        name: "clicks".into(),
+        table_type: TableType::Realtime,
+        ideal: placed("CONSUMING"),
+        external: placed("ERROR"),
+    }];
+    (d, observed, PinotView::Reachable(snapshot))
+}
+
+#[test]
+fn a_segment_in_error_is_reset_once_and_then_reported() {
+    let (d, mut observed, view) = error_on_hot_0();
+    let plan = plan_with(&d, &observed, &view, Policy::default());
+    let Some(Upkeep::ResetSegments { resets, marks }) = plan.upkeep.last() else {
+        panic!("{:?}", plan.upkeep)
+    };
+    assert_eq!(resets.len(), 1);
+    assert_eq!(marks[0].annotations[RESET_ANNOTATION], "c__0__1");
+    let hot = observed.pools.get_mut("analytics-server-hot").unwrap();
+    hot.pods[0].segments_reset = Some("c__0__1".into());
+    let again = plan_with(&d, &observed, &view, Policy::default());
+    let resetting = |p: &Plan| (p.upkeep.iter()).any(|u| matches!(u, Upkeep::ResetSegments { .. }));
+    assert!(!resetting(&again), "{:?}", again.upkeep);
+    assert!(
+        matches!(&again.notes[..], [Note::StillInError(s)] if s[0].contains("c__0__1")),
+        "{:?}",
+        again.notes
+    );
+    let paused = Policy {
+        paused: true,
+        ..Policy::default()
+    };
+    observed = running(&d, "x");
+    assert!(!resetting(&plan_with(&d, &observed, &view, paused)));
 }

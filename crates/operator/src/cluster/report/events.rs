@@ -8,6 +8,7 @@ use api::{PinotCluster, PinotClusterStatus};
 use kube::Resource;
 use kube::runtime::events::{Event, EventType};
 
+use crate::cluster::plan::Note;
 use crate::conditions::find;
 use crate::context::Context;
 
@@ -58,6 +59,21 @@ pub fn events(old: Option<&PinotClusterStatus>, new: &PinotClusterStatus) -> Vec
     out
 }
 
+/// Events for what a reconcile did besides its step: a segment reset is a Warning,
+/// since Pinot failed to load the segment first.
+pub fn note_events(notes: &[Note]) -> Vec<Event> {
+    let reset = |n: &Note| match n {
+        Note::SegmentsReset(_) => Some(event(
+            EventType::Warning,
+            "SegmentReset",
+            "ResetSegment",
+            n.to_string(),
+        )),
+        _ => None,
+    };
+    notes.iter().filter_map(reset).collect()
+}
+
 fn event(type_: EventType, reason: &str, action: &str, note: String) -> Event {
     Event {
         type_,
@@ -68,9 +84,17 @@ fn event(type_: EventType, reason: &str, action: &str, note: String) -> Event {
     }
 }
 
-/// Publishes the events due for `cluster` moving to `new`.
-pub async fn publish_events(ctx: &Context, cluster: &PinotCluster, new: &PinotClusterStatus) {
-    for event in events(cluster.status.as_ref(), new) {
+/// Publishes the events due for `cluster` moving to `new`, after a reconcile that
+/// noted `notes`.
+pub async fn publish_events(
+    ctx: &Context,
+    cluster: &PinotCluster,
+    new: &PinotClusterStatus,
+    notes: &[Note],
+) {
+    let mut due = events(cluster.status.as_ref(), new);
+    due.extend(note_events(notes));
+    for event in due {
         ctx.publish(&event, &cluster.object_ref(&())).await;
     }
 }
@@ -143,5 +167,24 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].reason, "ScaleDownBlocked");
         assert_eq!(events[0].type_, EventType::Warning);
+    }
+
+    #[test]
+    fn a_segment_reset_is_a_warning() {
+        let notes = [
+            Note::Tagged(vec!["Server_a".into()]),
+            Note::SegmentsReset(vec!["t_REALTIME segment s on Server_a".into()]),
+        ];
+        let events = note_events(&notes);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].type_, EventType::Warning);
+        assert_eq!(events[0].reason, "SegmentReset");
+        assert!(
+            events[0]
+                .note
+                .as_ref()
+                .unwrap()
+                .contains("segment s on Server_a")
+        );
     }
 }

@@ -67,8 +67,7 @@ fn parse_pool(workload: &str, text: &str, want: i32) -> ObservedPool {
                 serving: flag == "+",
                 routable: flag == "+",
                 terminating: flag == "x",
-                image: None,
-                force_commit: None,
+                ..Default::default()
             }
         })
         .collect();
