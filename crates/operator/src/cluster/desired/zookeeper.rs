@@ -28,8 +28,13 @@ use crate::cluster::names::{
     pod_fqdn, pod_name,
 };
 
-/// Image used when `zookeeper.managed.image` is unset.
-pub const DEFAULT_ZOOKEEPER_IMAGE: &str = "zookeeper:3.9.3";
+/// Image used when `zookeeper.managed.image` is unset. Not 3.9.3: a member that
+/// rejoins after a restart can silently miss committed data there (ZOOKEEPER-4925,
+/// fixed in 3.9.4). The real-pod test hit it: after a rolling restart of the
+/// ensemble, one member lacked a segment's metadata znode the other two held, its
+/// AdminServer counted 505 digest mismatches, and a Pinot server reading through it
+/// failed to load the segment (`ERROR`).
+pub const DEFAULT_ZOOKEEPER_IMAGE: &str = "zookeeper:3.9.4";
 const CONF_DIR: &str = "/conf";
 /// The AdminServer's port (`/commands/...`).
 pub const ADMIN_PORT: i32 = 8080;
