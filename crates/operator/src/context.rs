@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
-use kube::runtime::controller;
 use kube::runtime::events::{Event, Recorder, Reporter};
+use kube::runtime::{controller, watcher};
 
 use crate::metrics::{Metrics, PinotCallMetrics};
 use crate::pinot::PinotClients;
@@ -38,6 +38,9 @@ pub struct Context {
     concurrency: u16,
     /// The Kubernetes cluster's DNS domain, which Pinot instance ids end in.
     pub cluster_domain: String,
+    /// Label selector the clusters, schemas, tables and tenants this operator
+    /// manages must match; `None`: all of them.
+    pub selector: Option<String>,
 }
 
 impl Context {
@@ -64,6 +67,23 @@ impl Context {
             writers,
             concurrency: DEFAULT_CONCURRENCY,
             cluster_domain: crate::cluster::names::CLUSTER_DOMAIN.into(),
+            selector: None,
+        }
+    }
+
+    /// Manages only the objects matching label selector `selector` (empty: all).
+    pub fn with_selector(mut self, selector: &str) -> Self {
+        self.selector = (!selector.trim().is_empty()).then(|| selector.to_owned());
+        self
+    }
+
+    /// How the objects users create (clusters and content) are watched: those the
+    /// selector matches, if one is set.
+    pub fn managed_objects(&self) -> watcher::Config {
+        let config = watcher::Config::default();
+        match &self.selector {
+            Some(selector) => config.labels(selector),
+            None => config,
         }
     }
 

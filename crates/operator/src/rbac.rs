@@ -61,6 +61,8 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("", &["pods"], &["get", "list", "watch", "delete", "patch"]),
     // A server pod's readiness gate: set once every broker routes queries to it.
     ("", &["pods/status"], &["patch"]),
+    // A pool's data volumes grown in place when its storage size is raised.
+    ("", &["persistentvolumeclaims"], &["patch"]),
     ("events.k8s.io", &["events"], &["create", "patch"]),
     // Leader election.
     (

@@ -19,6 +19,11 @@ pub struct RunOptions {
     /// Namespaces to watch (repeat or comma-separate); all namespaces when empty.
     #[arg(long = "namespace", env = "WATCH_NAMESPACES", value_delimiter = ',')]
     pub namespaces: Vec<String>,
+    /// Label selector (e.g. `pinot.operator.dev/shard=a`) the PinotClusters,
+    /// PinotSchemas, PinotTables and PinotTenants this operator manages must match;
+    /// empty: all. Two operators with disjoint selectors split a Kubernetes cluster.
+    #[arg(long = "selector", env = "WATCH_SELECTOR", default_value = "")]
+    pub selector: String,
     /// Seconds between comparisons of Pinot with the spec when nothing changed
     /// (how fast drift made directly in Pinot is reverted).
     #[arg(long, env = "RESYNC_SECONDS", default_value_t = 60)]
@@ -142,7 +147,8 @@ pub async fn run_controllers(
     let runs = scopes.into_iter().map(|namespace| {
         let ctx = Context::new(client.clone(), metrics.clone(), resync, namespace)
             .with_concurrency(opts.max_concurrent_reconciles)
-            .with_cluster_domain(&opts.cluster_domain);
+            .with_cluster_domain(&opts.cluster_domain)
+            .with_selector(&opts.selector);
         let ctx = Arc::new(ctx);
         run_scoped(ctx, shutdown.clone())
     });

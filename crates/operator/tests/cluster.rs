@@ -898,6 +898,87 @@ async fn paused_holds_changes_and_a_pool_config_change_rolls_only_that_pool() {
     operator.stop().await;
 }
 
+/// The size `claim` asks for and the capacity it has.
+async fn claim_sizes(env: &Env, claim: &str) -> (String, String) {
+    let claim = env.api::<PersistentVolumeClaim>().get(claim).await.unwrap();
+    let wanted = claim
+        .spec
+        .and_then(|s| s.resources?.requests?.get("storage").cloned());
+    let has = claim
+        .status
+        .and_then(|s| s.capacity?.get("storage").cloned());
+    (
+        wanted.map(|q| q.0).unwrap_or_default(),
+        has.map(|q| q.0).unwrap_or_default(),
+    )
+}
+
+/// The size of the data claim template of StatefulSet `name`.
+async fn template_size(env: &Env, name: &str) -> String {
+    let set = env.api::<StatefulSet>().get(name).await.unwrap();
+    let claims = set
+        .spec
+        .and_then(|s| s.volume_claim_templates)
+        .unwrap_or_default();
+    let size = claims
+        .first()
+        .and_then(|c| c.spec.clone()?.resources?.requests?.get("storage").cloned());
+    size.map(|q| q.0).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_larger_volume_expands_the_claims_without_a_restart_and_a_smaller_one_is_refused() {
+    let env = Env::new("cluster-storage").await;
+    let operator = Operator::start(&env.client, &env.ns);
+    let mut spec = small(OLD_IMAGE);
+    env.apply_cluster("disk", spec.clone()).await;
+    env.wait_settled("disk").await;
+    let before = uids(&env, "disk").await;
+    let claims = ["data-disk-server-cold-0", "data-disk-server-cold-1"];
+
+    spec["server"]["pools"][1]["kubernetes"]["storage"]["size"] = json!("8Gi");
+    env.apply_cluster("disk", spec.clone()).await;
+    env.eventually("cold's claims and template at 8Gi", || async {
+        for claim in claims {
+            let (wanted, has) = claim_sizes(&env, claim).await;
+            (wanted == "8Gi" && has == "8Gi").then_some(())?;
+        }
+        (template_size(&env, "disk-server-cold").await == "8Gi").then_some(())
+    })
+    .await;
+    env.wait_settled("disk").await;
+    assert_eq!(
+        uids(&env, "disk").await,
+        before,
+        "an expansion restarts no pod"
+    );
+    assert_eq!(
+        template_size(&env, "disk-server-hot").await,
+        "2Gi",
+        "hot untouched"
+    );
+
+    spec["server"]["pools"][1]["kubernetes"]["storage"]["size"] = json!("6Gi");
+    env.apply_cluster("disk", spec.clone()).await;
+    let message = env
+        .eventually("StorageChangeRefused", || async {
+            let cluster = env.cluster("disk").await;
+            let degraded = condition(&cluster, DEGRADED)?;
+            let current = degraded.observed_generation == cluster.metadata.generation;
+            (current && degraded.reason == "StorageChangeRefused").then_some(degraded.message)
+        })
+        .await;
+    assert!(
+        message.contains("cannot shrink from 8Gi to 6Gi"),
+        "{message}"
+    );
+    common::a_whole_reconcile("the refused shrink", || async { operator.reconciles() }).await;
+    assert_eq!(template_size(&env, "disk-server-cold").await, "8Gi");
+    assert_eq!(claim_sizes(&env, claims[0]).await.0, "8Gi");
+    assert_eq!(uids(&env, "disk").await, before);
+    operator.stop().await;
+}
+
 /// `spec.auth` with users in a Secret: the pods' config never holds a password.
 fn with_auth(image: &str) -> Value {
     let mut spec = small(image);

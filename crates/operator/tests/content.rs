@@ -159,6 +159,104 @@ async fn schema_with_delete_policy_is_removed_from_pinot() {
     assert!(h.pinot.get_schema(&name).await.unwrap().is_none());
 }
 
+/// `pinot.operator.dev/ignore: "true"` makes the operator leave the object's Pinot
+/// side alone, even through a spec change and a deletion with `deletionPolicy:
+/// Delete`; removing it resumes syncing.
+#[tokio::test]
+async fn an_ignored_schema_is_left_alone_until_the_annotation_goes() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start("ignore").await;
+    let name = h.pinot_name("kept");
+    let object = |ignore: bool, columns: usize| {
+        let mut schema = events_schema(&name);
+        let dimensions = schema["dimensionFieldSpecs"].as_array_mut().unwrap();
+        for i in 2..columns {
+            dimensions.push(json!({"name": format!("extra{i}"), "dataType": "STRING"}));
+        }
+        let mut spec = schema_spec(schema);
+        spec["deletionPolicy"] = json!("Delete");
+        let mut object = resource("PinotSchema", "kept", spec);
+        if ignore {
+            object["metadata"]["annotations"] = json!({"pinot.operator.dev/ignore": "true"});
+        }
+        object
+    };
+    h.apply(object(false, 2)).await;
+    h.wait_synced::<PinotSchema>("kept", "True", "Created")
+        .await;
+
+    h.apply(object(true, 2)).await;
+    h.wait_synced::<PinotSchema>("kept", "Unknown", "Ignored")
+        .await;
+    h.wait_event("kept", "Ignored").await;
+    // Drift and a spec change while ignored: the reconcile of the new generation
+    // (observedGeneration, checked by wait_synced) makes no Pinot call.
+    h.pinot.delete_schema(&name).await.unwrap();
+    h.apply(object(true, 3)).await;
+    h.wait_synced::<PinotSchema>("kept", "Unknown", "Ignored")
+        .await;
+    assert!(
+        h.pinot.get_schema(&name).await.unwrap().is_none(),
+        "ignored: not re-created"
+    );
+
+    h.apply(object(false, 3)).await;
+    h.wait_synced::<PinotSchema>("kept", "True", "Created")
+        .await;
+    let in_pinot = h
+        .pinot
+        .get_schema(&name)
+        .await
+        .unwrap()
+        .expect("re-created");
+    assert_eq!(in_pinot["dimensionFieldSpecs"].as_array().unwrap().len(), 3);
+
+    h.apply(object(true, 3)).await;
+    h.wait_synced::<PinotSchema>("kept", "Unknown", "Ignored")
+        .await;
+    h.delete::<PinotSchema>("kept").await;
+    h.wait_gone::<PinotSchema>("kept").await;
+    assert!(
+        h.pinot.get_schema(&name).await.unwrap().is_some(),
+        "an ignored object's deletion leaves Pinot alone, whatever its deletionPolicy"
+    );
+    h.pinot.delete_schema(&name).await.unwrap();
+}
+
+/// An operator started with a label selector manages only the objects it matches
+/// (its cluster, unlabelled, is still found).
+#[tokio::test]
+async fn a_selector_limits_what_the_operator_manages() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start_selecting("selector", Pinot::shared(), "shard=a").await;
+    let (mine, other) = (h.pinot_name("mine"), h.pinot_name("other"));
+    let labelled = |name: &str, pinot_name: &str, shard: &str| {
+        let mut object = resource("PinotSchema", name, schema_spec(events_schema(pinot_name)));
+        object["metadata"]["labels"] = json!({"shard": shard});
+        object
+    };
+    h.apply(labelled("other", &other, "b")).await;
+    h.apply(labelled("mine", &mine, "a")).await;
+    h.wait_synced::<PinotSchema>("mine", "True", "Created")
+        .await;
+    // A drift revert on `mine` shows resyncs ran after `other` was created.
+    h.pinot.delete_schema(&mine).await.unwrap();
+    eventually("mine re-created", || async {
+        h.pinot.get_schema(&mine).await.unwrap().is_some()
+    })
+    .await;
+    let untouched = h.api::<PinotSchema>().get("other").await.unwrap();
+    assert_eq!(untouched.status, None, "not this operator's object");
+    assert!(h.pinot.get_schema(&other).await.unwrap().is_none());
+
+    h.apply(labelled("other", &other, "a")).await;
+    h.wait_synced::<PinotSchema>("other", "True", "Created")
+        .await;
+    for name in [&mine, &other] {
+        h.pinot.delete_schema(name).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     let _pinot = PINOT_UP.read().await;

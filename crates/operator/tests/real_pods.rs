@@ -26,6 +26,9 @@
 //!   `PoolByPool` rollout restarts pool `a` one pod at a time and pool `b` whole;
 //! - **scale-in**: a server pool shrinks from 2 to 1, its segments move first, the
 //!   instance leaves Pinot, no row is lost;
+//! - **storage**: the servers' `storage.size` grows from 1Gi to 2Gi under load; every
+//!   claim grows in place, the StatefulSets are re-created around the running pods,
+//!   no pod restarts and no query fails (`storage.rs`);
 //! - **crash**: a server pod force-deleted under load comes back with its segments
 //!   ONLINE;
 //! - **node drain**: every pod evicted at once, budgets honoured (`drain.rs`);
@@ -51,6 +54,8 @@ mod restarts;
 mod rig;
 #[path = "real_pods/stages.rs"]
 mod stages;
+#[path = "real_pods/storage.rs"]
+mod storage;
 
 use rig::Rig;
 use testenv::kubernetes::Kubernetes;
@@ -76,6 +81,7 @@ async fn a_deployed_cluster_runs_real_pinot_through_rollouts_scale_in_and_a_cras
     stages::rollouts_under_load(&rig, &data, &stream.query, &restarts, &mut report).await;
     stages::sole_replicas(&rig, &stream.query, &restarts, &mut report).await;
     stages::scale_in(&rig, &data, &mut report).await;
+    storage::grow(&rig, &data, &mut report).await;
     stages::crash(&rig, &data, &mut report).await;
     drain::drain(&rig, &data, &stream.query, &mut report).await;
     report.line(realtime::check_exactly_once(&rig, stream).await);

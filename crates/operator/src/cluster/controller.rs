@@ -48,7 +48,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         (writers.clusters(), writers.statefulsets(), writers.pods())
     };
     let store = ctx.stores.clusters.clone();
-    let clusters = watcher(ctx.cluster_api(), watcher::Config::default().any_semantic())
+    let clusters = watcher(ctx.cluster_api(), ctx.managed_objects().any_semantic())
         .default_backoff()
         .modify(crate::cache::slim)
         .reflect(clusters)

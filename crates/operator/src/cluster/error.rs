@@ -21,6 +21,10 @@ pub enum ClusterError {
     /// needs a reachable Pinot controller.
     #[error("{0}")]
     ScaleDownBlocked(String),
+    /// A pool's data volumes cannot change as the spec asks (a smaller size, another
+    /// StorageClass); nothing of that pool is applied until the spec is put back.
+    #[error("{0}")]
+    StorageChangeRefused(String),
     /// Pinot refused to take servers out of query routing before their restart.
     #[error("taking servers out of query routing failed: {0}")]
     QuiesceFailed(String),

@@ -10,6 +10,7 @@ pub mod compare;
 mod compare_proptest;
 pub mod error;
 pub mod follow_up;
+pub mod ignore;
 #[cfg(test)]
 mod pinot_1_5_tests;
 pub mod reconciler;

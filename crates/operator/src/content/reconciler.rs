@@ -23,6 +23,7 @@ use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
 use pinot_client::PinotClient;
 
 use super::error::SyncError;
+use super::ignore::{IGNORE_ANNOTATION, IGNORED, ignore_switch, ignored, ignored_status};
 use super::status;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 use crate::conditions;
@@ -64,7 +65,7 @@ fn follow_schemas<K: ContentResource>(
     ctx: &Context,
     waiting: reflector::Store<K>,
 ) -> Controller<K> {
-    let schemas = watcher(ctx.api::<PinotSchema>(), watcher::Config::default())
+    let schemas = watcher(ctx.api::<PinotSchema>(), ctx.managed_objects())
         .default_backoff()
         .applied_objects()
         .predicate_filter(synced_condition, Default::default());
@@ -99,17 +100,19 @@ pub async fn run<K: ContentResource>(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     // Status writes must not trigger another reconcile (they would replace `Created` by
-    // `InSync` at once and double the API traffic): only spec (generation) and
-    // finalizer changes do, plus the periodic resync.
+    // `InSync` at once and double the API traffic): only spec (generation), finalizer
+    // and ignore-annotation changes do, plus the periodic resync.
     let writer = K::store_writer(&ctx);
     let store = writer.as_reader();
-    let changes = watcher(api, watcher::Config::default().any_semantic())
+    let changes = watcher(api, ctx.managed_objects().any_semantic())
         .default_backoff()
         .modify(crate::cache::slim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(
-            predicates::generation.combine(predicates::finalizers),
+            (predicates::generation)
+                .combine(predicates::finalizers)
+                .combine(ignore_switch),
             Default::default(),
         );
     let controller =
@@ -121,7 +124,7 @@ pub async fn run<K: ContentResource>(
     };
     controller
         // A cluster appearing or changing (e.g. its URL) re-syncs what references it.
-        .watches(clusters, watcher::Config::default(), move |cluster| {
+        .watches(clusters, ctx.managed_objects(), move |cluster| {
             let ns = cluster.namespace();
             let name = cluster.name_any();
             store
@@ -219,6 +222,9 @@ async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced,
 }
 
 async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
+    if ignored(obj) {
+        return leave_alone(obj, ctx).await;
+    }
     let result = sync_once(obj, ctx).await;
     if let Err(e) = &result {
         ctx.metrics.sync_failed(K::CONTROLLER, e.reason());
@@ -240,6 +246,26 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
         Err(e) if e.needs_spec_change() => Action::requeue(ctx.next_resync()),
         Err(_) => Action::requeue(WAIT_RETRY),
     })
+}
+
+/// An ignored object: no Pinot call, status and an Event say why; the annotation's
+/// removal is what wakes it.
+async fn leave_alone<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
+    let current = obj.content_status();
+    let was_ignored = current
+        .and_then(|s| conditions::find(&s.conditions, SYNCED))
+        .is_some_and(|c| c.reason == IGNORED);
+    let status = ignored_status(current, obj.meta().generation, &obj.pinot_object());
+    if !was_ignored {
+        let note = format!(
+            "{IGNORE_ANNOTATION}=true: no Pinot call for {} until it is removed",
+            obj.pinot_object()
+        );
+        ctx.publish(&normal(IGNORED, "Sync", note), &obj.object_ref(&()))
+            .await;
+    }
+    crate::status::patch(&ctx.client, obj, current, status).await?;
+    Ok(Action::await_change())
 }
 
 async fn write_status<K: ContentResource>(
@@ -318,8 +344,12 @@ fn normal(reason: &str, action: &str, note: String) -> KubeEvent {
 
 async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
     let object = obj.pinot_object();
-    if obj.deletion_policy() == DeletionPolicy::Retain {
-        let note = format!("deletionPolicy is Retain: {object} stays in Pinot");
+    if obj.deletion_policy() == DeletionPolicy::Retain || ignored(obj) {
+        let why = match ignored(obj) {
+            true => format!("{IGNORE_ANNOTATION}=true"),
+            false => "deletionPolicy is Retain".to_owned(),
+        };
+        let note = format!("{why}: {object} stays in Pinot");
         ctx.publish(&normal("Retained", "Delete", note), &obj.object_ref(&()))
             .await;
         return Ok(Action::await_change());

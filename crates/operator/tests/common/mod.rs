@@ -60,14 +60,20 @@ impl Harness {
 
     /// Controllers running against `pinot_env` (authenticating when it has auth on).
     pub async fn start_on(prefix: &str, pinot_env: &Pinot) -> Harness {
+        Harness::start_selecting(prefix, pinot_env, "").await
+    }
+
+    /// Controllers managing only the objects label selector `selector` matches.
+    pub async fn start_selecting(prefix: &str, pinot_env: &Pinot, selector: &str) -> Harness {
         let h = Harness::without_controllers(prefix, pinot_env).await;
         // A short resync so drift made directly in Pinot is reverted within the test.
-        let ctx = Arc::new(Context::new(
+        let ctx = Context::new(
             h.client.clone(),
             h.metrics.clone(),
             Duration::from_secs(3),
             Some(h.ns.clone()),
-        ));
+        );
+        let ctx = Arc::new(ctx.with_selector(selector));
         tokio::spawn(pinot_operator::run::run_scoped(ctx, h.shutdown.clone()));
         h
     }

@@ -21,7 +21,7 @@ use crate::rig::{ADMIN_PASSWORD, READER_PASSWORD, Rig, basic, pod_name, ready};
 use testenv::load::{Load, Query, Tally};
 
 const DEPLOY_LIMIT: Duration = Duration::from_secs(900);
-const ROLLOUT_LIMIT: Duration = Duration::from_secs(900);
+pub const ROLLOUT_LIMIT: Duration = Duration::from_secs(900);
 const TABLE: &str = "events";
 /// A table whose two replicas both live in server pool `a`: a `PoolByPool` rollout
 /// must restart that pool one pod at a time.

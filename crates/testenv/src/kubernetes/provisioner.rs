@@ -6,6 +6,11 @@
 //! requested size, pre-bound to the claim through `claimRef`; kube-controller-manager's
 //! PV binder then completes the binding exactly as for any provisioned volume. Volumes
 //! whose claim is gone (phase Released) are deleted, honouring the Delete reclaim policy.
+//!
+//! It is the resizer too, as a CSI driver's external resizer would be: a bound claim
+//! of ours asking for more than its `status.capacity` gets its volume's capacity and
+//! its own `status.capacity` raised (a hostPath volume has no size to grow, so that is
+//! all there is to do). The operator's side of an expansion is what tests look at.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +25,8 @@ use k8s_openapi::api::core::v1::{
     PersistentVolumeSpec,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use tokio::sync::oneshot;
@@ -125,7 +131,11 @@ async fn provision_with_retries(client: &Client, volumes: &Path, claim: &Persist
     let deadline = tokio::time::Instant::now() + RETRY_FOR;
     let mut pause = Duration::from_millis(200);
     loop {
-        match provision(client, volumes, claim).await {
+        let done = match provision(client, volumes, claim).await {
+            Ok(()) => resize(client, claim).await,
+            failed => failed,
+        };
+        match done {
             Ok(()) => return,
             Err(e) if tokio::time::Instant::now() >= deadline => {
                 tracing::error!(
@@ -183,6 +193,48 @@ async fn provision(
         Err(kube::Error::Api(status)) if status.is_already_exists() => Ok(()),
         other => other.map(drop).context("create PersistentVolume"),
     }
+}
+
+/// Grows the volume of a bound claim of ours that asks for more than it has.
+async fn resize(client: &Client, claim: &PersistentVolumeClaim) -> anyhow::Result<()> {
+    let Some((volume, wanted)) = grown(claim) else {
+        return Ok(());
+    };
+    let volumes: Api<PersistentVolume> = Api::all(client.clone());
+    let ours = volumes
+        .get_opt(&volume)
+        .await?
+        .is_some_and(|v| v.labels().get(PROVISIONED_LABEL).map(String::as_str) == Some("true"));
+    if !ours {
+        return Ok(());
+    }
+    let capacity = serde_json::json!({"storage": wanted});
+    let params = PatchParams::default();
+    let patch = Patch::Merge(serde_json::json!({"spec": {"capacity": capacity}}));
+    volumes
+        .patch(&volume, &params, &patch)
+        .await
+        .context("grow PersistentVolume")?;
+    let claims: Api<PersistentVolumeClaim> =
+        Api::namespaced(client.clone(), &claim.namespace().unwrap_or_default());
+    let patch = Patch::Merge(serde_json::json!({"status": {"capacity": capacity}}));
+    (claims
+        .patch_status(&claim.name_any(), &params, &patch)
+        .await)
+        .context("record the claim's new capacity")?;
+    Ok(())
+}
+
+/// The volume of a bound claim and the size it asks for, when that differs from its
+/// capacity.
+fn grown(claim: &PersistentVolumeClaim) -> Option<(String, Quantity)> {
+    let spec = claim.spec.as_ref()?;
+    let wanted = spec.resources.as_ref()?.requests.as_ref()?.get("storage")?;
+    let status = claim.status.as_ref()?;
+    let has = status.capacity.as_ref()?.get("storage")?;
+    (status.phase.as_deref() == Some("Bound") && has != wanted)
+        .then(|| Some((spec.volume_name.clone()?, wanted.clone())))
+        .flatten()
 }
 
 /// Pending, not pre-bound to a volume, and not being deleted.
@@ -307,6 +359,19 @@ mod tests {
         assert_eq!(claim_ref.name.as_deref(), Some("data-server-0"));
         assert_eq!(claim_ref.namespace.as_deref(), Some("ns"));
         assert_eq!(claim_ref.uid.as_deref(), Some("u-1"));
+    }
+
+    #[test]
+    fn a_bound_claim_asking_for_more_is_grown() {
+        let bound = |wanted: &str| {
+            claim(serde_json::json!({
+                "spec": {"volumeName": "pvc-u-1", "resources": {"requests": {"storage": wanted}}},
+                "status": {"phase": "Bound", "capacity": {"storage": "5Gi"}},
+            }))
+        };
+        let (volume, size) = grown(&bound("8Gi")).expect("grown");
+        assert_eq!((volume.as_str(), size.0.as_str()), ("pvc-u-1", "8Gi"));
+        assert_eq!(grown(&bound("5Gi")), None);
     }
 
     #[test]

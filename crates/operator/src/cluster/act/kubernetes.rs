@@ -4,7 +4,8 @@
 
 use std::fmt::Debug;
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
@@ -18,6 +19,7 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::names::ROUTABLE_CONDITION;
 use crate::cluster::plan::marks::PodMarks;
 use crate::cluster::plan::rollout::PodRef;
+use crate::cluster::plan::storage::Grow;
 
 /// Applies a pool's objects; the StatefulSet last, so the ConfigMap and Services it
 /// uses exist before its pods do.
@@ -46,6 +48,46 @@ pub async fn delete_pool_pdb(
 ) -> Result<(), ClusterError> {
     let api: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), namespace);
     match api.delete(pool.workload(), &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Grows claims in place. A merge patch, not server-side apply: an apply to a claim
+/// that does not exist yet (an ordinal not started) would try to create it, where a
+/// patch answers 404 and the claim is skipped (the new template creates it at size).
+pub async fn expand_claims(
+    client: &Client,
+    namespace: &str,
+    claims: &[Grow],
+) -> Result<(), ClusterError> {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    for grow in claims {
+        let patch =
+            serde_json::json!({"spec": {"resources": {"requests": {"storage": grow.size}}}});
+        let params = PatchParams::default();
+        match api.patch(&grow.claim, &params, &Patch::Merge(&patch)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(source) => {
+                let object = format!("PersistentVolumeClaim {}", grow.claim);
+                return Err(ClusterError::ApplyFailed { object, source });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a pool's StatefulSet but not its pods or claims (orphan propagation), so
+/// that it can be created again with other claim templates.
+pub async fn orphan_statefulset(
+    client: &Client,
+    namespace: &str,
+    pool: &DesiredPool,
+) -> Result<(), ClusterError> {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
+    match api.delete(pool.workload(), &DeleteParams::orphan()).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e.into()),

@@ -12,7 +12,7 @@ use crate::cluster::desired::{DesiredCluster, DesiredPool};
 use crate::cluster::error::ClusterError;
 use crate::cluster::names::PoolId;
 use crate::cluster::plan::error_segments::Reset;
-use crate::cluster::plan::{Action, Note, Plan, Upkeep};
+use crate::cluster::plan::{Action, Blocked, Note, Plan, Upkeep};
 use crate::metrics::Metrics;
 
 /// Where a plan is carried out.
@@ -37,7 +37,10 @@ pub struct Done {
 
 /// Runs the actions in order until one fails, then the upkeep whatever happened.
 pub async fn carry_out(target: &Target<'_>, plan: Plan) -> Done {
-    let mut error = plan.blocked.map(ClusterError::ScaleDownBlocked);
+    let mut error = plan.blocked.map(|blocked| match blocked {
+        Blocked::ScaleDown(why) => ClusterError::ScaleDownBlocked(why),
+        Blocked::Storage(why) => ClusterError::StorageChangeRefused(why),
+    });
     for action in &plan.actions {
         if let Err(e) = run(target, action).await {
             error = Some(e);
@@ -74,6 +77,10 @@ async fn run(target: &Target<'_>, action: &Action) -> Result<(), ClusterError> {
         }
         Action::UntagLeaving(leaving) => pinot::untag(pinot_of(target)?, leaving).await,
         Action::Rebalance(tables) => pinot::rebalance(pinot_of(target)?, tables).await,
+        Action::ExpandClaims(claims) => kubernetes::expand_claims(client, namespace, claims).await,
+        Action::OrphanStatefulSet(id) => {
+            kubernetes::orphan_statefulset(client, namespace, pool(target, id)).await
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 
@@ -44,6 +45,28 @@ pub struct ObservedSet {
     pub observed_generation: Option<i64>,
     /// The revision every pod should run (`status.updateRevision`).
     pub update_revision: Option<String>,
+    /// Its `volumeClaimTemplates`, by name.
+    pub claims: BTreeMap<String, ObservedClaim>,
+}
+
+/// A claim template as the StatefulSet has it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedClaim {
+    pub size: Option<Quantity>,
+    pub storage_class: Option<String>,
+}
+
+impl ObservedClaim {
+    pub fn of(claim: &PersistentVolumeClaim) -> ObservedClaim {
+        let spec = claim.spec.as_ref();
+        let requests = spec
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref());
+        ObservedClaim {
+            size: requests.and_then(|r| r.get("storage")).cloned(),
+            storage_class: spec.and_then(|s| s.storage_class_name.clone()),
+        }
+    }
 }
 
 impl ObservedSet {
@@ -169,6 +192,12 @@ fn observe_set(set: &StatefulSet) -> ObservedSet {
         generation: set.metadata.generation,
         observed_generation: status.and_then(|s| s.observed_generation),
         update_revision: status.and_then(|s| s.update_revision.clone()),
+        claims: (set.spec.as_ref())
+            .and_then(|s| s.volume_claim_templates.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|c| (c.name_any(), ObservedClaim::of(c)))
+            .collect(),
     }
 }
 

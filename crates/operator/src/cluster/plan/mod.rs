@@ -21,6 +21,7 @@ pub mod notes;
 pub mod quiesce;
 pub mod rollout;
 pub mod routable;
+pub mod storage;
 pub mod stranding;
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,7 @@ use marks::PodMarks;
 pub use notes::Note;
 use quiesce::Gate;
 use rollout::{PodRef, Policy, Step, Verdict, Waiting, targets};
+use storage::{Grow, Resize};
 
 /// Look again this soon while a rollout is under way; watch events usually come first.
 pub const BUSY_REQUEUE: Duration = Duration::from_secs(5);
@@ -97,6 +99,11 @@ pub enum Action {
     UntagLeaving(Vec<String>),
     /// Rebalance tables that still place segments on leaving servers.
     Rebalance(Vec<(String, TableType)>),
+    /// Expand the data volume claims of a pool (see [`storage`]).
+    ExpandClaims(Vec<Grow>),
+    /// Delete a pool's StatefulSet, leaving its pods and claims (orphan propagation),
+    /// so the next reconcile re-creates it with new claim templates.
+    OrphanStatefulSet(PoolId),
 }
 
 /// Pinot-side upkeep, run after the actions whatever their outcome; a failure is a
@@ -122,9 +129,17 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub upkeep: Vec<Upkeep>,
     pub notes: Vec<Note>,
-    /// Why a server pool cannot shrink now (reported as `Degraded`,
-    /// `ScaleDownBlocked`).
-    pub blocked: Option<String>,
+    /// Why the step cannot be taken now (reported as `Degraded`).
+    pub blocked: Option<Blocked>,
+}
+
+/// A step the plan cannot take, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Blocked {
+    /// A server pool cannot shrink now (`ScaleDownBlocked`).
+    ScaleDown(String),
+    /// A pool's volumes cannot change as the spec asks (`StorageChangeRefused`).
+    Storage(String),
 }
 
 /// The rollout step of this reconcile.
@@ -205,6 +220,14 @@ pub fn plan(seen: &Seen<'_>) -> Plan {
 /// `wave` their instances.
 fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, members: &[Member], wave: &[String]) {
     match step {
+        Step::Update(id) if let Some(resize) = storage_change(seen, id) => match resize {
+            Resize::Expand(claims) => {
+                plan.actions.push(Action::ExpandClaims(claims));
+                plan.actions.push(Action::OrphanStatefulSet(id.clone()));
+            }
+            Resize::Refused(why) => plan.blocked = Some(Blocked::Storage(why)),
+            Resize::Unchanged => unreachable!("storage_change leaves plain updates out"),
+        },
         Step::Create(id) | Step::Update(id) => {
             plan.actions.push(Action::ApplyPool(id.clone()));
             // Only when the pool changes (as it does on the upgrade that dropped it),
@@ -232,6 +255,13 @@ fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, members: &[Member], wave:
         }
         Step::Wait { .. } | Step::Paused(_) => {}
     }
+}
+
+/// What updating pool `id` does to its volumes, when it is more than a plain update.
+fn storage_change(seen: &Seen<'_>, id: &PoolId) -> Option<Resize> {
+    let pool = seen.desired.pools.iter().find(|p| &p.id == id)?;
+    let set = seen.observed.pool(pool.workload())?.set.as_ref()?;
+    Some(storage::resize(pool, set)).filter(|r| *r != Resize::Unchanged)
 }
 
 /// Sets the readiness gate of the server pods every broker routes to; says what the
@@ -339,10 +369,10 @@ fn drain_then_shrink(plan: &mut Plan, seen: &Seen<'_>, pool: &PoolId, from: i32,
     let snapshot = match seen.view {
         PinotView::Reachable(snapshot) => snapshot,
         PinotView::Unreachable(why) => {
-            plan.blocked = Some(format!(
+            plan.blocked = Some(Blocked::ScaleDown(format!(
                 "not shrinking: the Pinot controller is unreachable, so segments on {} cannot be moved first ({why})",
                 leaving.join(", ")
-            ));
+            )));
             return;
         }
     };

@@ -194,7 +194,9 @@ fn a_server_scale_down_without_pinot_is_blocked_and_shrinks_nothing() {
         plan.step
     );
     assert_eq!(plan.actions, [Action::ApplyShared]);
-    let blocked = plan.blocked.expect("blocked");
+    let Some(Blocked::ScaleDown(blocked)) = plan.blocked else {
+        panic!("blocked: {:?}", plan.blocked)
+    };
     assert!(blocked.contains(&hot_instance(4)), "{blocked}");
 }
 
@@ -579,4 +581,35 @@ fn a_segment_in_error_is_reset_once_and_then_reported() {
     };
     observed = running(&d, "x");
     assert!(!resetting(&plan_with(&d, &observed, &view, paused)));
+}
+
+#[test]
+fn a_larger_volume_expands_the_claims_then_orphans_the_statefulset() {
+    use crate::cluster::observe::workloads::ObservedClaim;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    let d = desired();
+    let mut observed = running(&d, "x");
+    let observed_hot = observed.pools.get_mut("analytics-server-hot").unwrap();
+    let set = observed_hot.set.as_mut().unwrap();
+    set.applied_hash = Some("older".into());
+    let pool = d.pools.iter().find(|p| p.id == hot()).unwrap();
+    let template = &pool
+        .statefulset
+        .spec
+        .as_ref()
+        .unwrap()
+        .volume_claim_templates
+        .as_ref()
+        .unwrap()[0];
+    let mut smaller = ObservedClaim::of(template);
+    smaller.size = Some(Quantity("1Gi".into()));
+    set.claims = [("data".to_owned(), smaller)].into();
+    let plan = plan_with(&d, &observed, &healthy(&d, &observed), Policy::default());
+    assert_eq!(plan.step, Step::Update(hot()));
+    assert!(
+        matches!(&plan.actions[1..], [Action::ExpandClaims(claims), Action::OrphanStatefulSet(id)]
+            if claims.len() == 3 && *id == hot()),
+        "{:?}",
+        plan.actions
+    );
 }

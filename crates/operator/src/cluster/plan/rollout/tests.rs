@@ -52,6 +52,7 @@ fn parse_pool(workload: &str, text: &str, want: i32) -> ObservedPool {
         generation: Some(2),
         observed_generation: Some(if revision == "?" { 1 } else { 2 }),
         update_revision: (revision != "?").then(|| revision.to_owned()),
+        ..ObservedSet::default()
     };
     let pods = words
         .enumerate()

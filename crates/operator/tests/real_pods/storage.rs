@@ -1,0 +1,113 @@
+//! Growing the servers' data volumes on real pods: every claim grows in place, the
+//! StatefulSets are re-created around the running pods, and no pod restarts.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::ResourceExt;
+use serde_json::json;
+use testenv::load::Load;
+
+use crate::rig::Rig;
+use crate::stages::{Data, ROLLOUT_LIMIT, Report, examples};
+
+const GROWN: &str = "2Gi";
+
+/// The server pods by name, with their uids.
+async fn server_uids(rig: &Rig) -> BTreeMap<String, String> {
+    (rig.pods().await.into_iter())
+        .filter(|p| p.name_any().contains("-server-"))
+        .map(|p| (p.name_any(), p.uid().unwrap_or_default()))
+        .collect()
+}
+
+/// The size each server claim asks for and has, and each server StatefulSet's template.
+async fn sizes(rig: &Rig, pods: &[String]) -> Vec<(String, String)> {
+    let size = |q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>| {
+        q.map(|q| q.0.clone()).unwrap_or_default()
+    };
+    let mut out = vec![];
+    for pod in pods {
+        let claim = format!("data-{pod}");
+        let pvc = rig
+            .api::<PersistentVolumeClaim>()
+            .get(&claim)
+            .await
+            .unwrap();
+        let requests = pvc
+            .spec
+            .and_then(|s| s.resources?.requests)
+            .unwrap_or_default();
+        let capacity = pvc.status.and_then(|s| s.capacity).unwrap_or_default();
+        out.push((format!("{claim} asks"), size(requests.get("storage"))));
+        out.push((format!("{claim} has"), size(capacity.get("storage"))));
+    }
+    for pool in ["a", "b"] {
+        let name = format!("{}-server-{pool}", rig.cluster);
+        let set = rig.api::<StatefulSet>().get(&name).await.unwrap();
+        let templates = set
+            .spec
+            .and_then(|s| s.volume_claim_templates)
+            .unwrap_or_default();
+        let requests = templates
+            .first()
+            .and_then(|c| c.spec.clone()?.resources?.requests);
+        out.push((
+            format!("{name} template"),
+            size(requests.unwrap_or_default().get("storage")),
+        ));
+    }
+    out
+}
+
+pub async fn grow(rig: &Rig, data: &Data, report: &mut Report) {
+    let before = server_uids(rig).await;
+    let pods: Vec<String> = before.keys().cloned().collect();
+    let load = Load::start(data.query.clone());
+    let started = Instant::now();
+    rig.patch_cluster(json!({"server": {"kubernetes": {"storage": {"size": GROWN}}}}))
+        .await;
+    rig.wait_for(
+        "every server claim and template at 2Gi",
+        ROLLOUT_LIMIT,
+        || async {
+            let sizes = sizes(rig, &pods).await;
+            sizes.iter().all(|(_, size)| size == GROWN).then_some(())
+        },
+    )
+    .await;
+    rig.wait_settled(ROLLOUT_LIMIT).await;
+    let tally = load.stop().await;
+    report.line(format!(
+        "server storage 1Gi -> {GROWN} ({} claims): {:.0?}; {}{}",
+        pods.len(),
+        started.elapsed(),
+        tally.summary(),
+        examples(&tally)
+    ));
+    report.expect_zero("server storage growth", "OFFLINE", &tally);
+    assert_eq!(
+        server_uids(rig).await,
+        before,
+        "growing volumes restarts no pod"
+    );
+    let owned = |pod: &Pod| {
+        pod.owner_references()
+            .iter()
+            .any(|o| o.kind == "StatefulSet")
+    };
+    let servers = rig
+        .pods()
+        .await
+        .into_iter()
+        .filter(|p| p.name_any().contains("-server-"));
+    for pod in servers {
+        assert!(
+            owned(&pod),
+            "{} adopted by its new StatefulSet",
+            pod.name_any()
+        );
+    }
+}
