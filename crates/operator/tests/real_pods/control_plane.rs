@@ -34,6 +34,38 @@ pub async fn zookeeper_leader(rig: &Rig) -> String {
     .await
 }
 
+/// Each ZooKeeper member's pod and count of digest mismatches (`monitor`): a member
+/// whose data diverged from the leader's (ZOOKEEPER-4925 on 3.9.3) counts them.
+/// Panics when a member does not say, so the check cannot pass unread.
+pub async fn zookeeper_digest_mismatches(rig: &Rig) -> Vec<(String, u64)> {
+    let mut counts = vec![];
+    for pod in rig.pods().await {
+        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+        let (Some("zookeeper"), Some(ip)) = (
+            labels
+                .get("pinot.operator.dev/component")
+                .map(String::as_str),
+            ip,
+        ) else {
+            continue;
+        };
+        let url = format!("http://{ip}:8080/commands/monitor");
+        let answer = reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        let count = body["digest_mismatches_count"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{url} gives no digest_mismatches_count: {body}"));
+        counts.push((pod.metadata.name.unwrap_or_default(), count));
+    }
+    counts
+}
+
 async fn leads(ip: &str) -> bool {
     let url = format!("http://{ip}:8080/commands/leader");
     let answer = reqwest::Client::new()

@@ -768,6 +768,17 @@ async fn roll(
             "{}: the leader restarts last",
             case.name
         );
+        let mismatches = control_plane::zookeeper_digest_mismatches(rig).await;
+        report.line(format!(
+            "{}: digest mismatches per member after the rollout: {mismatches:?}",
+            case.name
+        ));
+        assert_eq!(mismatches.len(), 3, "every member answers: {mismatches:?}");
+        assert!(
+            mismatches.iter().all(|(_, n)| *n == 0),
+            "{}: a member's data diverged from the leader's: {mismatches:?}",
+            case.name
+        );
     }
     wait_counted(rig, query).await;
 }
