@@ -913,9 +913,12 @@ async fn claim_sizes(env: &Env, claim: &str) -> (String, String) {
     )
 }
 
-/// The size of the data claim template of StatefulSet `name`.
+/// The size of the data claim template of StatefulSet `name`; empty while it does
+/// not exist (the operator deletes and re-creates it to change the template).
 async fn template_size(env: &Env, name: &str) -> String {
-    let set = env.api::<StatefulSet>().get(name).await.unwrap();
+    let Some(set) = env.api::<StatefulSet>().get_opt(name).await.unwrap() else {
+        return String::new();
+    };
     let claims = set
         .spec
         .and_then(|s| s.volume_claim_templates)

@@ -46,9 +46,9 @@ async fn sizes(rig: &Rig, pods: &[String]) -> Vec<(String, String)> {
     }
     for pool in ["a", "b"] {
         let name = format!("{}-server-{pool}", rig.cluster);
-        let set = rig.api::<StatefulSet>().get(&name).await.unwrap();
-        let templates = set
-            .spec
+        // Absent for a moment: the operator deletes and re-creates it.
+        let set = rig.api::<StatefulSet>().get_opt(&name).await.unwrap();
+        let templates = (set.and_then(|s| s.spec))
             .and_then(|s| s.volume_claim_templates)
             .unwrap_or_default();
         let requests = templates
