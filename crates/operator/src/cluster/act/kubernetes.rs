@@ -46,8 +46,25 @@ pub async fn delete_pool_pdb(
     namespace: &str,
     pool: &DesiredPool,
 ) -> Result<(), ClusterError> {
-    let api: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), namespace);
-    match api.delete(pool.workload(), &DeleteParams::default()).await {
+    let params = DeleteParams::default();
+    delete_if_present::<PodDisruptionBudget>(client, namespace, pool.workload(), &params).await
+}
+
+/// Deletes an object; one already gone is no error.
+async fn delete_if_present<K>(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    params: &DeleteParams,
+) -> Result<(), ClusterError>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    match api.delete(name, params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
@@ -86,12 +103,8 @@ pub async fn orphan_statefulset(
     namespace: &str,
     pool: &DesiredPool,
 ) -> Result<(), ClusterError> {
-    let api: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
-    match api.delete(pool.workload(), &DeleteParams::orphan()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let params = DeleteParams::orphan();
+    delete_if_present::<StatefulSet>(client, namespace, pool.workload(), &params).await
 }
 
 /// Applies what pools share (credentials Secret, ServiceAccount, the servers'
@@ -107,12 +120,8 @@ pub async fn apply_shared(
         Some(secret) => apply(client, namespace, secret).await?,
         None => {
             let name = credentials_secret_name(&desired.cluster);
-            let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-            match api.delete(&name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e.into()),
-            }
+            let params = DeleteParams::default();
+            delete_if_present::<Secret>(client, namespace, &name, &params).await?;
         }
     }
     if let Some(account) = &desired.service_account {
