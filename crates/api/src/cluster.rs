@@ -266,17 +266,16 @@ pub struct RolloutSpec {
     /// Force-commit the CONSUMING segments a wave of server pods hosts before the wave
     /// restarts, and wait (up to 5 minutes) until they are committed, so the restarted
     /// servers resume consuming where the commit ended instead of re-consuming the
-    /// whole segment. Unset: on with `serverStrategy: PoolByPool` (a wave is a whole
-    /// pool, a whole replica of its consuming segments), off with `OneByOne`.
+    /// whole segment. Unset: on. Off, a segment that commits while a server drains
+    /// may be unavailable for a moment on Pinot 0.11 (see docs/operations.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_commit: Option<bool>,
 }
 
 impl RolloutSpec {
-    /// Whether server waves force-commit first: the spec's word, or the strategy's
-    /// default.
+    /// Whether server waves force-commit first: the spec's word, else on.
     pub fn force_commits(&self) -> bool {
-        (self.force_commit).unwrap_or(self.server_strategy == ServerRolloutStrategy::PoolByPool)
+        self.force_commit.unwrap_or(true)
     }
 }
 
@@ -361,7 +360,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pool_by_pool_force_commits_unless_the_spec_says_not_to() {
+    fn waves_force_commit_unless_the_spec_says_not_to() {
         let rollout = |strategy, force_commit| RolloutSpec {
             server_strategy: strategy,
             force_commit,
@@ -369,8 +368,8 @@ mod tests {
         };
         use ServerRolloutStrategy::{OneByOne, PoolByPool};
         assert!(rollout(PoolByPool, None).force_commits());
-        assert!(!rollout(OneByOne, None).force_commits());
+        assert!(rollout(OneByOne, None).force_commits());
         assert!(!rollout(PoolByPool, Some(false)).force_commits());
-        assert!(rollout(OneByOne, Some(true)).force_commits());
+        assert!(!rollout(OneByOne, Some(false)).force_commits());
     }
 }

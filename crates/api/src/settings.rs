@@ -38,6 +38,30 @@ pub struct StorageSettings {
     pub storage_class_name: Option<String>,
 }
 
+/// A PersistentVolumeClaim of its own for each pod, mounted in the Pinot (or
+/// ZooKeeper) container: a volume for what Pinot's data directory does not hold.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeClaimSettings {
+    /// Name of the claim template and of the volume; each pod's claim is
+    /// `<name>-<pod>`. It must not be a volume the pod already has (`data`, `config`,
+    /// `credentials`, or one added by `podOverrides`).
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub name: String,
+    /// Where the container mounts it: an absolute path no other mount uses.
+    #[schemars(length(min = 2, max = 1024), regex(pattern = r"^/.*[^/]$"))]
+    pub mount_path: String,
+    /// Size of each claim, e.g. `20Gi`. It may grow later (the claims are expanded in
+    /// place); it cannot shrink.
+    pub size: Quantity,
+    /// StorageClass of the claims; the cluster default when unset. Fixed once created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
 /// Kubernetes settings for the pods of a cluster, role or pool.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -46,9 +70,20 @@ pub struct KubernetesSettings {
     /// by a more specific level that sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
-    /// Data volume (controllers and servers). `size` and `storageClassName` merge separately.
+    /// Data volume: of controllers and servers always, of minions when set on the
+    /// minion role or pool (their task scratch directory is an `emptyDir` otherwise).
+    /// Brokers keep no data: set on a broker it is refused (`volumeClaims` mounts a
+    /// volume anywhere). `size` and `storageClassName` merge separately.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSettings>,
+    /// Extra volume claims of every pod, merged by `name` (a more specific level
+    /// replaces an entry of the same name). Adding or removing one re-creates the
+    /// StatefulSet (its pods keep running) and then restarts the pods, the rollout's
+    /// way, to mount it; a removed one's claims are kept, with their data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    #[schemars(length(max = 8))]
+    pub volume_claims: Vec<VolumeClaimSettings>,
     /// Node labels the pods must match; merged key by key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,

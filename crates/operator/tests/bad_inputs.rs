@@ -558,6 +558,31 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
             ),
         ),
         case(
+            "a data volume on brokers",
+            cluster(
+                "c-broker-disk",
+                deployed(|s| s["broker"]["kubernetes"]["storage"] = json!({"size": "1Gi"})),
+            ),
+            Degraded(
+                "InvalidSpec",
+                "spec.broker.kubernetes.storage: brokers keep no data on disk",
+            ),
+        ),
+        case(
+            "a volume claim named like the operator's config volume",
+            cluster(
+                "c-claim-clash",
+                deployed(|s| {
+                    s["controller"]["kubernetes"]["volumeClaims"] =
+                        json!([{"name": "config", "mountPath": "/x", "size": "1Gi"}])
+                }),
+            ),
+            Degraded(
+                "InvalidSpec",
+                "volumeClaims: config is already a volume of the pod",
+            ),
+        ),
+        case(
             "an extra Service port named like the role's",
             cluster(
                 "c-svc-clash",

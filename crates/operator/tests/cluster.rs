@@ -900,33 +900,13 @@ async fn paused_holds_changes_and_a_pool_config_change_rolls_only_that_pool() {
 
 /// The size `claim` asks for and the capacity it has.
 async fn claim_sizes(env: &Env, claim: &str) -> (String, String) {
-    let claim = env.api::<PersistentVolumeClaim>().get(claim).await.unwrap();
-    let wanted = claim
-        .spec
-        .and_then(|s| s.resources?.requests?.get("storage").cloned());
-    let has = claim
-        .status
-        .and_then(|s| s.capacity?.get("storage").cloned());
-    (
-        wanted.map(|q| q.0).unwrap_or_default(),
-        has.map(|q| q.0).unwrap_or_default(),
-    )
+    common::claim_sizes(env.api::<PersistentVolumeClaim>().get(claim).await.unwrap())
 }
 
 /// The size of the data claim template of StatefulSet `name`; empty while it does
 /// not exist (the operator deletes and re-creates it to change the template).
 async fn template_size(env: &Env, name: &str) -> String {
-    let Some(set) = env.api::<StatefulSet>().get_opt(name).await.unwrap() else {
-        return String::new();
-    };
-    let claims = set
-        .spec
-        .and_then(|s| s.volume_claim_templates)
-        .unwrap_or_default();
-    let size = claims
-        .first()
-        .and_then(|c| c.spec.clone()?.resources?.requests?.get("storage").cloned());
-    size.map(|q| q.0).unwrap_or_default()
+    common::template_size(env.api::<StatefulSet>().get_opt(name).await.unwrap())
 }
 
 #[tokio::test]
@@ -979,7 +959,39 @@ async fn a_larger_volume_expands_the_claims_without_a_restart_and_a_smaller_one_
     assert_eq!(template_size(&env, "disk-server-cold").await, "8Gi");
     assert_eq!(claim_sizes(&env, claims[0]).await.0, "8Gi");
     assert_eq!(uids(&env, "disk").await, before);
+
+    // An extra claim: the StatefulSet is re-created with it, and cold's pods restart
+    // to mount it; nothing else restarts.
+    spec["server"]["pools"][1]["kubernetes"]["storage"]["size"] = json!("8Gi");
+    spec["server"]["pools"][1]["kubernetes"]["volumeClaims"] =
+        json!([{"name": "scratch", "mountPath": "/scratch", "size": "1Gi"}]);
+    env.apply_cluster("disk", spec.clone()).await;
+    env.eventually("cold's template holding scratch", || async {
+        (template_names(&env, "disk-server-cold").await == ["data", "scratch"]).then_some(())
+    })
+    .await;
+    env.wait_settled("disk").await;
+    let after = uids(&env, "disk").await;
+    for (pod, uid) in &before {
+        let cold = pod.starts_with("disk-server-cold-");
+        assert_eq!(after[pod] != *uid, cold, "{pod} restarted only if in cold");
+    }
+    for ordinal in 0..2 {
+        let claim = format!("scratch-disk-server-cold-{ordinal}");
+        assert_eq!(claim_sizes(&env, &claim).await.0, "1Gi", "{claim}");
+    }
     operator.stop().await;
+}
+
+/// The claim template names of StatefulSet `name`; empty while it does not exist.
+async fn template_names(env: &Env, name: &str) -> Vec<String> {
+    let Some(set) = env.api::<StatefulSet>().get_opt(name).await.unwrap() else {
+        return vec![];
+    };
+    let claims = set.spec.and_then(|s| s.volume_claim_templates);
+    (claims.into_iter().flatten())
+        .map(|c| c.name_any())
+        .collect()
 }
 
 /// `spec.auth` with users in a Secret: the pods' config never holds a password.

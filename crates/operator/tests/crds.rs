@@ -251,6 +251,47 @@ async fn admission_rejects_invalid_objects_with_clear_messages() {
             "zookeeper.managed.replicas must be odd",
         ),
         (
+            "PinotCluster",
+            "pinotclusters",
+            c(
+                "claim-name",
+                json!({"zookeeper": {"managed": {}}, "kubernetes": {"volumeClaims": [
+                    {"name": "Logs", "mountPath": "/logs", "size": "1Gi"}]}}),
+            ),
+            "volumeClaims[0].name: Invalid value: \"Logs\"",
+        ),
+        (
+            "PinotCluster",
+            "pinotclusters",
+            c(
+                "claim-path",
+                json!({"zookeeper": {"managed": {}}, "kubernetes": {"volumeClaims": [
+                    {"name": "logs", "mountPath": "logs", "size": "1Gi"}]}}),
+            ),
+            "volumeClaims[0].mountPath: Invalid value: \"logs\"",
+        ),
+        (
+            "PinotCluster",
+            "pinotclusters",
+            c(
+                "claim-twice",
+                json!({"zookeeper": {"managed": {}}, "server": {"kubernetes": {"volumeClaims": [
+                    {"name": "logs", "mountPath": "/a", "size": "1Gi"},
+                    {"name": "logs", "mountPath": "/b", "size": "1Gi"}]}}}),
+            ),
+            "Duplicate value",
+        ),
+        (
+            "PinotCluster",
+            "pinotclusters",
+            c(
+                "claim-size",
+                json!({"zookeeper": {"managed": {}}, "kubernetes": {"volumeClaims": [
+                    {"name": "logs", "mountPath": "/logs"}]}}),
+            ),
+            "volumeClaims[0].size: Required value",
+        ),
+        (
             "PinotTable",
             "pinottables",
             content(

@@ -204,18 +204,16 @@ async fn ask(client: &reqwest::Client, query: &Query) -> Verdict {
 /// The verdict on one broker answer.
 fn judge(answer: &Value, expected: Option<u64>) -> Verdict {
     if let Some(exceptions) = answer["exceptions"].as_array().filter(|e| !e.is_empty()) {
-        // The first line of each: Pinot appends whole stack traces.
-        let first_lines: Vec<String> = (exceptions.iter())
+        // The first two lines of each: Pinot appends whole stack traces, and 0.11's
+        // 305 says which segments only on its second line ("null:\n1 segments [..]").
+        let heads: Vec<String> = (exceptions.iter())
             .map(|e| {
                 let message = e["message"].as_str().unwrap_or_default();
-                format!(
-                    "{} {}",
-                    e["errorCode"],
-                    message.lines().next().unwrap_or_default()
-                )
+                let head: Vec<&str> = message.lines().take(2).collect();
+                format!("{} {}", e["errorCode"], head.join(" "))
             })
             .collect();
-        return Verdict::Partial(first_lines.join("; "));
+        return Verdict::Partial(heads.join("; "));
     }
     let queried = answer["numServersQueried"].as_u64().unwrap_or(0);
     let responded = answer["numServersResponded"].as_u64().unwrap_or(0);

@@ -107,9 +107,10 @@ impl Component {
         }
     }
 
-    /// Whether pods of this role get a PersistentVolumeClaim. Only controllers (the
-    /// segment store when no deep store is configured) and servers (segments) keep
-    /// data across restarts; brokers and minions are stateless.
+    /// Whether pods of this role always get a data PersistentVolumeClaim. Controllers
+    /// (the segment store when no deep store is configured) and servers (segments)
+    /// keep data across restarts; minions only keep task scratch space (a claim when
+    /// the spec asks, see `desired::pool`), brokers nothing.
     pub fn has_volume(self) -> bool {
         self.data_dir().is_some()
     }

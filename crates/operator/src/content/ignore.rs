@@ -7,8 +7,6 @@
 //! `Ready` turn Unknown with reason `Ignored`, and an Event marks the switch. Removing
 //! the annotation (or setting anything else) resumes syncing at once.
 
-use std::hash::{Hash, Hasher};
-
 use api::ContentStatus;
 use api::common::condition::{READY, SYNCED};
 use kube::Resource;
@@ -30,9 +28,7 @@ pub fn ignored<K: Resource>(obj: &K) -> bool {
 /// A watch predicate on the annotation: setting or clearing it is not a spec change
 /// (no new generation), yet must reach the reconciler.
 pub fn ignore_switch<K: Resource>(obj: &K) -> Option<u64> {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    ignored(obj).hash(&mut hasher);
-    Some(hasher.finish())
+    Some(u64::from(ignored(obj)))
 }
 
 /// The status of an ignored object: the rest of `current` as it was.

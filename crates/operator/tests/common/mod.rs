@@ -357,3 +357,24 @@ where
     })
     .await;
 }
+
+/// The size the first claim template of `set` asks for; empty when there is no set
+/// (the operator deletes and re-creates it to change its templates) or no template.
+pub fn template_size(set: Option<k8s_openapi::api::apps::v1::StatefulSet>) -> String {
+    let templates = (set.and_then(|s| s.spec))
+        .and_then(|s| s.volume_claim_templates)
+        .unwrap_or_default();
+    let size = (templates.first())
+        .and_then(|c| c.spec.clone()?.resources?.requests?.get("storage").cloned());
+    size.map(|q| q.0).unwrap_or_default()
+}
+
+/// The size `claim` asks for and the size it has.
+pub fn claim_sizes(claim: k8s_openapi::api::core::v1::PersistentVolumeClaim) -> (String, String) {
+    let wanted = (claim.spec).and_then(|s| s.resources?.requests?.get("storage").cloned());
+    let has = (claim.status).and_then(|s| s.capacity?.get("storage").cloned());
+    (
+        wanted.map(|q| q.0).unwrap_or_default(),
+        has.map(|q| q.0).unwrap_or_default(),
+    )
+}

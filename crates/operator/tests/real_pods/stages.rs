@@ -488,9 +488,9 @@ struct Rollout {
     kill_leader: bool,
     /// The ZooKeeper member leading before the rollout must be the last one restarted.
     zookeeper_leader_last: bool,
-    /// The operator force-commits the REALTIME table's consuming segments before
-    /// restarting servers (`rollout.forceCommit`, on by default with `PoolByPool`;
-    /// the second case turns it off for the rest).
+    /// The rollout must show the operator force-committing the REALTIME table's
+    /// consuming segments before restarting servers (`rollout.forceCommit`, on by
+    /// default: checked once, on the first server rollout).
     force_commits: bool,
 }
 
@@ -533,7 +533,7 @@ pub async fn rollouts_under_load(
         },
         Rollout {
             name: "broker config change",
-            patch: json!({"rollout": {"forceCommit": false},
+            patch: json!({
                 "broker": {"pinot": {"properties": {"pinot.broker.timeoutMs": "20000"}}}}),
             pools: &["broker/default"],
             one_at_a_time: &["broker/default"],
@@ -801,16 +801,25 @@ fn broker_complaints(rig: &Rig, window: Duration) -> String {
         "--prefix",
         "--tail=2000",
     ]);
-    let lines: Vec<&str> = (logs.lines())
-        .filter(|l| {
-            let l = l.to_lowercase();
-            let query_log = l.contains("requestid=");
+    // Most telling first: which segment had no server (and which it had), then the
+    // queries that went wrong, then any other error (a closed channel at each restart).
+    let kinds: [fn(&str) -> bool; 3] = [
+        |l| l.contains("failed to find servers hosting segment"),
+        |l| {
             let trouble =
                 !l.contains("exceptions=0,") || l.contains("/0/0/0/1") || l.contains("timeout");
-            (query_log && trouble) || l.contains("exception:") || l.contains("error")
+            l.contains("requestid=") && trouble
+        },
+        |l| l.contains("exception:") || l.contains("error"),
+    ];
+    let lines: Vec<&str> = (kinds.iter())
+        .flat_map(|kind| {
+            (logs.lines())
+                .filter(|l| kind(&l.to_lowercase()))
+                .take(4)
+                .collect::<Vec<_>>()
         })
-        .take(6)
-        .map(|l| &l[..l.len().min(400)])
+        .map(|l| &l[..l.len().min(600)])
         .collect();
     lines.join(" | ")
 }

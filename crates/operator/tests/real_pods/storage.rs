@@ -25,9 +25,6 @@ async fn server_uids(rig: &Rig) -> BTreeMap<String, String> {
 
 /// The size each server claim asks for and has, and each server StatefulSet's template.
 async fn sizes(rig: &Rig, pods: &[String]) -> Vec<(String, String)> {
-    let size = |q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>| {
-        q.map(|q| q.0.clone()).unwrap_or_default()
-    };
     let mut out = vec![];
     for pod in pods {
         let claim = format!("data-{pod}");
@@ -36,27 +33,17 @@ async fn sizes(rig: &Rig, pods: &[String]) -> Vec<(String, String)> {
             .get(&claim)
             .await
             .unwrap();
-        let requests = pvc
-            .spec
-            .and_then(|s| s.resources?.requests)
-            .unwrap_or_default();
-        let capacity = pvc.status.and_then(|s| s.capacity).unwrap_or_default();
-        out.push((format!("{claim} asks"), size(requests.get("storage"))));
-        out.push((format!("{claim} has"), size(capacity.get("storage"))));
+        let (asks, has) = crate::common::claim_sizes(pvc);
+        out.push((format!("{claim} asks"), asks));
+        out.push((format!("{claim} has"), has));
     }
     for pool in ["a", "b"] {
         let name = format!("{}-server-{pool}", rig.cluster);
         // Absent for a moment: the operator deletes and re-creates it.
         let set = rig.api::<StatefulSet>().get_opt(&name).await.unwrap();
-        let templates = (set.and_then(|s| s.spec))
-            .and_then(|s| s.volume_claim_templates)
-            .unwrap_or_default();
-        let requests = templates
-            .first()
-            .and_then(|c| c.spec.clone()?.resources?.requests);
         out.push((
             format!("{name} template"),
-            size(requests.unwrap_or_default().get("storage")),
+            crate::common::template_size(set),
         ));
     }
     out

@@ -10,6 +10,7 @@
 //! | `pinot.jvmOptions` | the most specific level that sets it wins (no concatenation); unset everywhere: heap derived from the memory limit |
 //! | `kubernetes.resources` | replaced as a whole by the most specific level that sets it (requests and limits are one decision) |
 //! | `kubernetes.storage.size`, `.storageClassName` | each merged separately; most specific wins |
+//! | `kubernetes.volumeClaims` | merged by name; a more specific level replaces an entry in place, new names are appended |
 //! | `kubernetes.nodeSelector`, `podLabels`, `podAnnotations` | merged key by key; most specific wins (labels the operator sets are applied after, so they cannot be overridden) |
 //! | `kubernetes.tolerations`, `affinity`, `imagePullSecrets` | replaced as a whole by the most specific level that sets any |
 //! | `kubernetes.env` | merged by variable name; a more specific level replaces a variable of the same name in place, new names are appended |
@@ -21,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use api::settings::{KubernetesSettings, PinotSettings, StorageSettings};
+use api::settings::{KubernetesSettings, PinotSettings, StorageSettings, VolumeClaimSettings};
 use k8s_openapi::api::core::v1::EnvVar;
 
 /// The settings of one pool after merging its levels.
@@ -59,6 +60,7 @@ pub fn merge_kubernetes(
 ) -> KubernetesSettings {
     base.resources = over.resources.clone().or(base.resources);
     base.storage = merge_storage(base.storage, over.storage.as_ref());
+    merge_claims(&mut base.volume_claims, &over.volume_claims);
     extend(&mut base.node_selector, &over.node_selector);
     base.tolerations = over.tolerations.clone().or(base.tolerations);
     base.affinity = over.affinity.clone().or(base.affinity);
@@ -90,6 +92,15 @@ fn merge_storage(
         size: over.size.clone().or(base.size),
         storage_class_name: over.storage_class_name.clone().or(base.storage_class_name),
     })
+}
+
+fn merge_claims(base: &mut Vec<VolumeClaimSettings>, over: &[VolumeClaimSettings]) {
+    for claim in over {
+        match base.iter_mut().find(|c| c.name == claim.name) {
+            Some(same) => *same = claim.clone(),
+            None => base.push(claim.clone()),
+        }
+    }
 }
 
 fn merge_env(base: Option<Vec<EnvVar>>, over: Option<&[EnvVar]>) -> Option<Vec<EnvVar>> {
@@ -165,6 +176,35 @@ mod tests {
         };
         let merged = pool_settings(&[&cluster, &role, &pool], &[]).pinot;
         assert_eq!(merged.jvm_options.as_deref(), Some("-Xmx4g"));
+    }
+
+    #[test]
+    fn volume_claims_merge_by_name() {
+        let claim = |name: &str, size: &str| VolumeClaimSettings {
+            name: name.into(),
+            mount_path: format!("/mnt/{name}"),
+            size: Quantity(size.into()),
+            storage_class_name: None,
+        };
+        let cluster = KubernetesSettings {
+            volume_claims: vec![claim("logs", "1Gi"), claim("cache", "5Gi")],
+            ..KubernetesSettings::default()
+        };
+        let pool = KubernetesSettings {
+            volume_claims: vec![claim("cache", "50Gi"), claim("spill", "2Gi")],
+            ..KubernetesSettings::default()
+        };
+        let merged = pool_settings(&[], &[&cluster, &pool])
+            .kubernetes
+            .volume_claims;
+        assert_eq!(
+            merged,
+            [
+                claim("logs", "1Gi"),
+                claim("cache", "50Gi"),
+                claim("spill", "2Gi")
+            ]
+        );
     }
 
     #[test]

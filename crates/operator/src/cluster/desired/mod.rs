@@ -8,6 +8,7 @@
 //! `workload`, `pod` and `credentials` assemble the objects, `meta` names and hashes
 //! them.
 
+mod claims;
 pub mod config;
 #[cfg(test)]
 mod config_proptest;

@@ -24,7 +24,7 @@ use super::workload::{
     DATA_VOLUME, SetParts, client_service, customize, headless_service, pod_disruption_budget,
     service_port, statefulset, volume_claim,
 };
-use super::{DesiredPool, PinotScope, overrides};
+use super::{DesiredPool, PinotScope, claims, overrides};
 use crate::cluster::component::Component;
 use crate::cluster::desired::config::{ConfInput, RenderedConf, render};
 use crate::cluster::desired::jvm::java_opts;
@@ -111,17 +111,26 @@ pub fn pinot_pool(
         services.push(service);
     }
     let image = pool.image.as_deref().unwrap_or(&cx.image);
-    let template = pod_template(cx, &id, image, &settings, &conf, &ports, &extras);
+    let data_dir = claimed_data_dir(component, role, pool);
+    let parts = TemplateParts {
+        image,
+        data_dir,
+        settings: &settings,
+        conf: &conf,
+        ports: &ports,
+        extras: &extras,
+    };
+    let template = pod_template(cx, &id, &parts);
     let levels = [&spec.kubernetes, &role.kubernetes, &pool.kubernetes];
     let levels = levels.map(|k| k.pod_overrides.as_ref());
-    let template = overrides::apply(template, &levels, MAIN_CONTAINER).map_err(|why| {
+    let mut template = overrides::apply(template, &levels, MAIN_CONTAINER).map_err(|why| {
         ClusterError::InvalidSpec(format!("{id}: kubernetes.podOverrides: {why}"))
     })?;
-    let claims = if component.has_volume() {
-        vec![claim(component, &settings)]
-    } else {
-        vec![]
-    };
+    let extra_claims = &settings.kubernetes.volume_claims;
+    let extra_claims = claims::attach(&mut template, MAIN_CONTAINER, extra_claims, &[DATA_VOLUME])
+        .map_err(|why| ClusterError::InvalidSpec(format!("{id}: kubernetes.{why}")))?;
+    let data_claim = data_dir.map(|_| claim(component, &settings));
+    let claims = data_claim.into_iter().chain(extra_claims).collect();
     let replicas = if cx.scope.stopped { 0 } else { pool.replicas };
     let statefulset = statefulset(SetParts {
         meta: meta(workload.clone(), id.labels(name)),
@@ -197,15 +206,41 @@ fn claim(
     volume_claim(size, storage.storage_class_name)
 }
 
-fn pod_template(
-    cx: &PinotScope<'_>,
-    id: &PoolId,
-    image: &str,
-    settings: &PoolSettings,
-    conf: &RenderedConf,
-    ports: &[(&'static str, i32)],
-    extras: &RoleExtras,
-) -> PodTemplateSpec {
+/// Where the pool keeps data on a claim of its own: controllers and servers always,
+/// minions when their role or pool sets `kubernetes.storage` (a cluster-wide size is
+/// meant for the roles that keep data), brokers never (validation refuses it there).
+fn claimed_data_dir(
+    component: Component,
+    role: &RoleSpec,
+    pool: &PoolSpec,
+) -> Option<&'static str> {
+    let asked = role.kubernetes.storage.is_some() || pool.kubernetes.storage.is_some();
+    match component {
+        Component::Minion if asked => Some(MINION_DATA_DIR),
+        _ => component.data_dir(),
+    }
+}
+
+/// What a pool's pod template is built from.
+struct TemplateParts<'a> {
+    image: &'a str,
+    /// Where the data claim is mounted, if the pool has one.
+    data_dir: Option<&'static str>,
+    settings: &'a PoolSettings,
+    conf: &'a RenderedConf,
+    ports: &'a [(&'static str, i32)],
+    extras: &'a RoleExtras,
+}
+
+fn pod_template(cx: &PinotScope<'_>, id: &PoolId, parts: &TemplateParts<'_>) -> PodTemplateSpec {
+    let TemplateParts {
+        image,
+        data_dir,
+        settings,
+        conf,
+        ports,
+        extras,
+    } = *parts;
     let component = id.component;
     let k8s = &settings.kubernetes;
     let (config_dir, _) = component.config_path();
@@ -218,7 +253,7 @@ fn pod_template(
         }),
         ..Volume::default()
     }];
-    match component.data_dir() {
+    match data_dir {
         Some(dir) => mounts.push(data_mount(dir)),
         None if component == Component::Minion => {
             // Minion task scratch space: needed while a task runs, never after.

@@ -319,6 +319,88 @@ fn volume_claims_only_for_controllers_servers_and_zookeeper() {
     );
 }
 
+/// The names of a pool's claim templates.
+fn claim_names(pool: &DesiredPool) -> Vec<String> {
+    let spec = pool.statefulset.spec.as_ref().unwrap();
+    let claims = spec.volume_claim_templates.iter().flatten();
+    claims.map(|c| c.metadata.name.clone().unwrap()).collect()
+}
+
+#[test]
+fn minions_keep_data_on_a_claim_when_asked_and_every_role_gets_extra_claims() {
+    let yaml = HETEROGENEOUS
+        .replace(
+            "  minion:\n",
+            "  minion:\n    kubernetes: {storage: {size: 5Gi}}\n",
+        )
+        .replace(
+            "    podLabels: {team: data}\n",
+            "    podLabels: {team: data}\n    volumeClaims: [{name: logs, mountPath: /var/log/pinot, size: 1Gi}]\n",
+        )
+        .replace(
+            "zookeeper: {managed: {replicas: 1}}",
+            "zookeeper: {managed: {replicas: 1, kubernetes: {volumeClaims: [{name: snap, mountPath: /snap, size: 2Gi}]}}}",
+        );
+    let d = build(&cluster(&yaml), &SecretValues::new(), CLUSTER_DOMAIN).unwrap();
+    let minion = pool(&d, Component::Minion, "default");
+    assert_eq!(claim_names(minion), ["data", "logs"]);
+    let volumes = pod_spec(&minion.statefulset).volumes.iter().flatten();
+    assert!(
+        volumes.clone().all(|v| v.name != "data"),
+        "no emptyDir left"
+    );
+    let mounts = container(&minion.statefulset)
+        .volume_mounts
+        .clone()
+        .unwrap();
+    let at = |name: &str| {
+        mounts
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.mount_path.clone())
+    };
+    assert_eq!(at("data").as_deref(), Some("/var/pinot/minion/data"));
+    assert_eq!(at("logs").as_deref(), Some("/var/log/pinot"));
+    assert_eq!(
+        claim_names(pool(&d, Component::Broker, "default")),
+        ["logs"]
+    );
+    assert_eq!(
+        claim_names(pool(&d, Component::Server, "hot")),
+        ["data", "logs"]
+    );
+    assert_eq!(
+        claim_names(pool(&d, Component::Zookeeper, "managed")),
+        ["data", "snap"]
+    );
+    // Without `storage` on the minion role or pool, scratch space is an emptyDir.
+    let plain = pool(&desired(), Component::Minion, "default").clone();
+    assert!(claim_names(&plain).is_empty());
+}
+
+#[test]
+fn storage_on_brokers_or_a_clashing_claim_is_refused() {
+    let broker = HETEROGENEOUS.replace(
+        "  broker:\n",
+        "  broker:\n    kubernetes: {storage: {size: 5Gi}}\n",
+    );
+    let why = build(&cluster(&broker), &SecretValues::new(), CLUSTER_DOMAIN).unwrap_err();
+    assert!(
+        why.to_string()
+            .contains("spec.broker.kubernetes.storage: brokers keep no data"),
+        "{why}"
+    );
+    let clash = HETEROGENEOUS.replace(
+        "    podLabels: {team: data}\n",
+        "    podLabels: {team: data}\n    volumeClaims: [{name: config, mountPath: /x, size: 1Gi}]\n",
+    );
+    let why = build(&cluster(&clash), &SecretValues::new(), CLUSTER_DOMAIN).unwrap_err();
+    assert!(
+        why.to_string().contains("config is already a volume"),
+        "{why}"
+    );
+}
+
 #[test]
 fn probes_hit_pinot_health_endpoints() {
     let d = desired();

@@ -51,6 +51,7 @@ pub fn validate(name: &str, spec: &PinotClusterSpec) -> Result<(), ClusterError>
             problems.extend(settings.properties.keys().filter_map(|k| owned_key(k)));
         }
     }
+    problems.extend(broker_storage(spec));
     problems.extend(shared_pinot_pools(spec));
     if problems.is_empty() {
         Ok(())
@@ -59,6 +60,29 @@ pub fn validate(name: &str, spec: &PinotClusterSpec) -> Result<(), ClusterError>
         problems.dedup();
         Err(ClusterError::InvalidSpec(problems.join("; ")))
     }
+}
+
+/// Brokers keep nothing on disk, so a data volume on them would hold nothing: refused
+/// where it is set on the broker role or one of its pools (a cluster-wide `storage`
+/// is for the roles that keep data).
+fn broker_storage(spec: &PinotClusterSpec) -> Vec<String> {
+    let role = spec
+        .broker
+        .kubernetes
+        .storage
+        .is_some()
+        .then(|| "spec.broker".to_owned());
+    let pools = (spec.broker.pools.iter())
+        .filter(|p| p.kubernetes.storage.is_some())
+        .map(|p| format!("spec.broker.pools[{}]", p.name));
+    (role.into_iter().chain(pools))
+        .map(|at| {
+            format!(
+                "{at}.kubernetes.storage: brokers keep no data on disk; \
+                 use kubernetes.volumeClaims to mount a volume at a path of your choice"
+            )
+        })
+        .collect()
 }
 
 /// Two server pools of one tenant in the same Pinot pool would let pool-based replica

@@ -18,7 +18,7 @@ use super::workload::{
     DATA_VOLUME, SetParts, client_service, headless_service, pod_disruption_budget, service_port,
     statefulset, volume_claim,
 };
-use super::{DesiredPool, Scope, overrides};
+use super::{DesiredPool, Scope, claims, overrides};
 use crate::cluster::component::Component;
 use crate::cluster::desired::jvm::heap_options;
 use crate::cluster::desired::merge::merge_kubernetes;
@@ -155,9 +155,12 @@ pub fn zookeeper_pool(
         spec: Some(pod_spec(container, volumes, &settings, 30)),
     };
     let levels = [managed.kubernetes.pod_overrides.as_ref()];
-    let template = overrides::apply(template, &levels, "zookeeper").map_err(|why| {
+    let mut template = overrides::apply(template, &levels, "zookeeper").map_err(|why| {
         ClusterError::InvalidSpec(format!("zookeeper.managed.kubernetes.podOverrides: {why}"))
     })?;
+    let extra = &settings.volume_claims;
+    let extra = claims::attach(&mut template, "zookeeper", extra, &[DATA_VOLUME])
+        .map_err(|why| ClusterError::InvalidSpec(format!("zookeeper.managed.kubernetes.{why}")))?;
     let storage = settings.storage.clone().unwrap_or_default();
     let size = managed
         .storage
@@ -171,7 +174,9 @@ pub fn zookeeper_pool(
         replicas,
         selector: id.selector(name),
         template,
-        claims: vec![volume_claim(size, storage.storage_class_name)],
+        claims: std::iter::once(volume_claim(size, storage.storage_class_name))
+            .chain(extra)
+            .collect(),
     });
     let pdb = Some(pod_disruption_budget(meta(workload), id.selector(name)));
     Ok(DesiredPool::new(DesiredPool {

@@ -68,18 +68,24 @@ async fn snapshot(pinot: &PinotClient) -> Result<Snapshot, pinot_client::Error> 
 }
 
 /// `None` when the table has no such type (a raw name covers both).
+///
+/// The external view is read first: Pinot changes the ideal state before the external
+/// view follows it, so the ideal state read after is at least as new. Read the other
+/// way round, a commit landing between the reads showed a segment ONLINE in the view
+/// with its successor in neither, and the stranding hold let a wave go whose server
+/// was about to be the successor's only CONSUMING replica (a CI run's two 305s).
 async fn table_states(
     pinot: &PinotClient,
     name: &str,
     table_type: TableType,
 ) -> Result<Option<TableStates>, pinot_client::Error> {
+    let external = pinot.external_view(name, table_type).await?;
     let ideal = match pinot.ideal_state(name, table_type).await {
         Ok(ideal) if ideal.is_empty() => return Ok(None),
         Ok(ideal) => ideal,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
-    let external = pinot.external_view(name, table_type).await?;
     Ok(Some(TableStates {
         name: name.to_owned(),
         table_type,

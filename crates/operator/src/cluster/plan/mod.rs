@@ -221,12 +221,11 @@ pub fn plan(seen: &Seen<'_>) -> Plan {
 fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, members: &[Member], wave: &[String]) {
     match step {
         Step::Update(id) if let Some(resize) = storage_change(seen, id) => match resize {
-            Resize::Expand(claims) => {
+            Resize::Recreate(claims) => {
                 plan.actions.push(Action::ExpandClaims(claims));
                 plan.actions.push(Action::OrphanStatefulSet(id.clone()));
             }
             Resize::Refused(why) => plan.blocked = Some(Blocked::Storage(why)),
-            Resize::Unchanged => unreachable!("storage_change leaves plain updates out"),
         },
         Step::Create(id) | Step::Update(id) => {
             plan.actions.push(Action::ApplyPool(id.clone()));
@@ -261,7 +260,7 @@ fn take(plan: &mut Plan, seen: &Seen<'_>, step: &Step, members: &[Member], wave:
 fn storage_change(seen: &Seen<'_>, id: &PoolId) -> Option<Resize> {
     let pool = seen.desired.pools.iter().find(|p| &p.id == id)?;
     let set = seen.observed.pool(pool.workload())?.set.as_ref()?;
-    Some(storage::resize(pool, set)).filter(|r| *r != Resize::Unchanged)
+    storage::resize(pool, set)
 }
 
 /// Sets the readiness gate of the server pods every broker routes to; says what the

@@ -11,6 +11,11 @@
 //!    it adopts the running pods. The pod template did not change, so neither did the
 //!    revision, and no pod restarts.
 //!
+//! A claim template added or removed (`kubernetes.volumeClaims`, or a minion's
+//! `storage`) takes the same re-creation, with nothing to expand; the pod template
+//! changed too (a mount), so the rollout then restarts the pods, and each restarted
+//! pod gets its new claim. A removed template's claims stay, with their data.
+//!
 //! A smaller size, or another StorageClass, cannot be done to a bound volume: the
 //! change is refused with a condition naming the pool and what it has.
 
@@ -29,19 +34,18 @@ pub struct Grow {
     pub size: Quantity,
 }
 
-/// What a pool update does to its data volumes.
+/// What a pool update does to its data volumes, when it is more than a plain update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resize {
-    /// The templates are as applied: a plain update.
-    Unchanged,
-    /// Expand these claims, then re-create the StatefulSet.
-    Expand(Vec<Grow>),
+    /// Expand these claims (maybe none), then re-create the StatefulSet.
+    Recreate(Vec<Grow>),
     /// The change cannot be made (why).
     Refused(String),
 }
 
-/// What updating `pool`, whose StatefulSet is `set`, does to its volumes.
-pub fn resize(pool: &DesiredPool, set: &ObservedSet) -> Resize {
+/// What updating `pool`, whose StatefulSet is `set`, does to its volumes; `None`: the
+/// templates are as applied, a plain update.
+pub fn resize(pool: &DesiredPool, set: &ObservedSet) -> Option<Resize> {
     let wanted = templates(pool);
     let mut grown = vec![];
     for (name, want) in &wanted {
@@ -49,23 +53,23 @@ pub fn resize(pool: &DesiredPool, set: &ObservedSet) -> Resize {
             continue;
         };
         if want.storage_class != has.storage_class {
-            return Resize::Refused(format!(
+            return Some(Resize::Refused(format!(
                 "{}: storageClassName of volume {name} cannot change on an existing pool (it is {}); \
                  create a new pool instead",
                 pool.id,
                 has.storage_class.as_deref().unwrap_or("the default")
-            ));
+            )));
         }
         match compare(&want.size, &has.size) {
             Some(std::cmp::Ordering::Less) => {
-                return Resize::Refused(format!(
+                return Some(Resize::Refused(format!(
                     "{}: volume {name} cannot shrink from {} to {} (Kubernetes does not shrink volumes); \
                      set storage.size back to at least {}",
                     pool.id,
                     show(&has.size),
                     show(&want.size),
                     show(&has.size)
-                ));
+                )));
             }
             Some(std::cmp::Ordering::Greater) => {
                 grown.extend(want.size.clone().map(|s| (name.clone(), s)))
@@ -73,8 +77,9 @@ pub fn resize(pool: &DesiredPool, set: &ObservedSet) -> Resize {
             _ => {}
         }
     }
-    if grown.is_empty() {
-        return Resize::Unchanged;
+    let reshaped = wanted.keys().ne(set.claims.keys());
+    if grown.is_empty() && !reshaped {
+        return None;
     }
     let ordinals = 0..set.replicas.max(pool.replicas);
     let workload = pool.workload();
@@ -84,7 +89,7 @@ pub fn resize(pool: &DesiredPool, set: &ObservedSet) -> Resize {
             size: size.clone(),
         })
     });
-    Resize::Expand(claims.collect())
+    Some(Resize::Recreate(claims.collect()))
 }
 
 /// The pool's claim templates, by name.

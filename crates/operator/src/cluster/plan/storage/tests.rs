@@ -25,7 +25,7 @@ fn wanted() -> ObservedClaim {
 fn the_same_volumes_are_a_plain_update() {
     let want = wanted();
     let (pool, set) = hot_with(&want.size.unwrap().0, want.storage_class.as_deref());
-    assert_eq!(resize(&pool, &set), Resize::Unchanged);
+    assert_eq!(resize(&pool, &set), None);
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn a_larger_size_expands_every_claim_of_the_pool() {
     let want = wanted();
     let (pool, mut set) = hot_with("1Gi", want.storage_class.as_deref());
     set.replicas = pool.replicas + 1;
-    let Resize::Expand(claims) = resize(&pool, &set) else {
+    let Some(Resize::Recreate(claims)) = resize(&pool, &set) else {
         panic!("{:?}", resize(&pool, &set))
     };
     let names: Vec<&str> = claims.iter().map(|c| c.claim.as_str()).collect();
@@ -48,16 +48,31 @@ fn a_larger_size_expands_every_claim_of_the_pool() {
 fn a_smaller_size_or_another_class_is_refused() {
     let want = wanted();
     let (pool, set) = hot_with("100Ti", want.storage_class.as_deref());
-    let Resize::Refused(why) = resize(&pool, &set) else {
+    let Some(Resize::Refused(why)) = resize(&pool, &set) else {
         panic!("a shrink must be refused")
     };
     assert!(why.contains("cannot shrink from 100Ti"), "{why}");
     let (pool, set) = hot_with(&want.size.unwrap().0, Some("other-class"));
-    let Resize::Refused(why) = resize(&pool, &set) else {
+    let Some(Resize::Refused(why)) = resize(&pool, &set) else {
         panic!("a class change must be refused")
     };
     assert!(
         why.contains("storageClassName of volume data cannot change"),
         "{why}"
     );
+}
+
+#[test]
+fn an_added_or_removed_claim_template_recreates_the_set_expanding_nothing() {
+    let want = wanted();
+    let (pool, mut set) = hot_with(&want.size.clone().unwrap().0, want.storage_class.as_deref());
+    let old = ObservedClaim {
+        size: Some(Quantity("1Gi".into())),
+        storage_class: None,
+    };
+    set.claims.insert("logs".into(), old);
+    assert_eq!(resize(&pool, &set), Some(Resize::Recreate(vec![])));
+    set.claims.remove("logs");
+    set.claims.remove("data");
+    assert_eq!(resize(&pool, &set), Some(Resize::Recreate(vec![])));
 }
