@@ -61,8 +61,13 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("", &["pods"], &["get", "list", "watch", "delete", "patch"]),
     // A server pod's readiness gate: set once every broker routes queries to it.
     ("", &["pods/status"], &["patch"]),
-    // A pool's data volumes grown in place when its storage size is raised.
-    ("", &["persistentvolumeclaims"], &["patch"]),
+    // A pool's data volumes grown in place when its storage size is raised, and
+    // watched for a file system that grows only when its pod restarts.
+    (
+        "",
+        &["persistentvolumeclaims"],
+        &["get", "list", "watch", "patch"],
+    ),
     ("events.k8s.io", &["events"], &["create", "patch"]),
     // Leader election.
     (

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use api::{PinotCluster, PinotSchema};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::core::NamespaceResourceScope;
 use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
 use kube::{Api, Client, Resource};
@@ -24,6 +24,9 @@ pub struct Stores {
     pub statefulsets: Store<StatefulSet>,
     /// The pods of those StatefulSets.
     pub pods: Store<Pod>,
+    /// The claims of those pods (labelled with their cluster by the StatefulSet
+    /// controller, from the selector).
+    pub claims: Store<PersistentVolumeClaim>,
 }
 
 /// The writing ends, each taken once by the controller whose watch feeds it.
@@ -32,6 +35,7 @@ pub struct Writers {
     schemas: Option<Writer<PinotSchema>>,
     statefulsets: Option<Writer<StatefulSet>>,
     pods: Option<Writer<Pod>>,
+    claims: Option<Writer<PersistentVolumeClaim>>,
 }
 
 /// Empty stores and their writers.
@@ -40,17 +44,20 @@ pub fn stores() -> (Stores, Mutex<Writers>) {
     let (schemas, schema_writer) = reflector::store();
     let (statefulsets, statefulset_writer) = reflector::store();
     let (pods, pod_writer) = reflector::store();
+    let (claims, claim_writer) = reflector::store();
     let stores = Stores {
         clusters,
         schemas,
         statefulsets,
         pods,
+        claims,
     };
     let writers = Writers {
         clusters: Some(cluster_writer),
         schemas: Some(schema_writer),
         statefulsets: Some(statefulset_writer),
         pods: Some(pod_writer),
+        claims: Some(claim_writer),
     };
     (stores, Mutex::new(writers))
 }
@@ -77,6 +84,10 @@ impl Writers {
 
     pub fn pods(&mut self) -> Writer<Pod> {
         take(&mut self.pods)
+    }
+
+    pub fn claims(&mut self) -> Writer<PersistentVolumeClaim> {
+        take(&mut self.claims)
     }
 }
 

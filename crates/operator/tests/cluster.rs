@@ -910,10 +910,12 @@ async fn template_size(env: &Env, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_larger_volume_expands_the_claims_without_a_restart_and_a_smaller_one_is_refused() {
+async fn volumes_grow_in_place_restart_only_when_remounting_grows_them_and_never_shrink() {
     let env = Env::new("cluster-storage").await;
     let operator = Operator::start(&env.client, &env.ns);
     let mut spec = small(OLD_IMAGE);
+    // Hot's volumes grow their file system only when remounted.
+    spec["server"]["pools"][0]["kubernetes"]["storage"]["storageClassName"] = json!("offline");
     env.apply_cluster("disk", spec.clone()).await;
     env.wait_settled("disk").await;
     let before = uids(&env, "disk").await;
@@ -980,6 +982,27 @@ async fn a_larger_volume_expands_the_claims_without_a_restart_and_a_smaller_one_
         let claim = format!("scratch-disk-server-cold-{ordinal}");
         assert_eq!(claim_sizes(&env, &claim).await.0, "1Gi", "{claim}");
     }
+
+    // A volume whose file system grows only when remounted: hot's pods restart, once.
+    let before = after;
+    spec["server"]["pools"][0]["kubernetes"]["storage"]["size"] = json!("3Gi");
+    env.apply_cluster("disk", spec.clone()).await;
+    env.eventually("hot's claims grown once remounted", || async {
+        for ordinal in 0..2 {
+            let claim = format!("data-disk-server-hot-{ordinal}");
+            (claim_sizes(&env, &claim).await == ("3Gi".into(), "3Gi".into())).then_some(())?;
+        }
+        Some(())
+    })
+    .await;
+    env.wait_settled("disk").await;
+    let after = uids(&env, "disk").await;
+    for (pod, uid) in &before {
+        let hot = pod.starts_with("disk-server-hot-");
+        assert_eq!(after[pod] != *uid, hot, "{pod} restarted only if in hot");
+    }
+    common::a_whole_reconcile("the grown volumes", || async { operator.reconciles() }).await;
+    assert_eq!(uids(&env, "disk").await, after, "no second restart");
     operator.stop().await;
 }
 

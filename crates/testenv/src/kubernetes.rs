@@ -13,7 +13,8 @@
 //! Nodes `kwok-node-0..3` are labelled `type=kwok`, `kubernetes.io/hostname=<name>`,
 //! `topology.kubernetes.io/zone=zone-a|zone-b` (alternating) and
 //! `pinot.operator.dev/disk=nvme` (0, 1) or `hdd` (2, 3); 32 CPUs, 256Gi, 110 pods each,
-//! no taints. StorageClasses `standard` (default), `nvme` and `hdd` bind immediately.
+//! no taints. StorageClasses `standard` (default), `nvme`, `hdd` and `offline` bind
+//! immediately; `offline` volumes finish growing only when a new pod mounts them.
 //!
 //! Everything lives in a temporary directory removed on teardown; set `TESTENV_KEEP=1`
 //! to keep it (logs are under `logs/`). A failed start always keeps it.

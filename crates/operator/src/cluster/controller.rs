@@ -8,7 +8,7 @@ use std::time::Instant;
 use api::PinotCluster;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
@@ -43,9 +43,15 @@ const CONTROLLER: &str = "pinotcluster";
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let managed =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={}", crate::FIELD_MANAGER));
-    let (clusters, sets, pods) = {
+    let (clusters, sets, pods, claims) = {
         let mut writers = ctx.writers();
-        (writers.clusters(), writers.statefulsets(), writers.pods())
+        let claims = writers.claims();
+        (
+            writers.clusters(),
+            writers.statefulsets(),
+            writers.pods(),
+            claims,
+        )
     };
     let store = ctx.stores.clusters.clone();
     let clusters = watcher(ctx.cluster_api(), ctx.managed_objects().any_semantic())
@@ -64,17 +70,31 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         .modify(crate::cache::slim)
         .reflect(pods)
         .applied_objects();
+    // A claim waiting for its pod to restart (FileSystemResizePending) is a reason to
+    // restart it; StatefulSet-made claims carry the selector's labels, ours included.
+    let claims = watcher(
+        ctx.api::<PersistentVolumeClaim>(),
+        watcher::Config::default().labels(CLUSTER_LABEL),
+    )
+    .default_backoff()
+    .modify(crate::cache::slim)
+    .reflect(claims)
+    .applied_objects();
     Controller::for_stream(clusters, store)
         .with_config(ctx.controller_config())
         .owns_stream(sets)
-        .watches_stream(pods, |pod| {
-            let cluster = pod.labels().get(CLUSTER_LABEL)?.clone();
-            Some(ObjectRef::<PinotCluster>::new(&cluster).within(&pod.namespace()?))
-        })
+        .watches_stream(pods, cluster_of)
+        .watches_stream(claims, cluster_of)
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+/// The cluster an object of one of its pools belongs to, by its label.
+fn cluster_of<K: ResourceExt>(object: K) -> Option<ObjectRef<PinotCluster>> {
+    let cluster = object.labels().get(CLUSTER_LABEL)?.clone();
+    Some(ObjectRef::<PinotCluster>::new(&cluster).within(&object.namespace()?))
 }
 
 #[tracing::instrument(skip_all, fields(namespace = cluster.namespace(), name = cluster.name_any()))]
@@ -120,6 +140,7 @@ async fn reconcile_deployed(cluster: &PinotCluster, ctx: &Context) -> Result<Act
     // is in, an empty store would read as "nothing runs".
     let _ = ctx.stores.statefulsets.wait_until_ready().await;
     let _ = ctx.stores.pods.wait_until_ready().await;
+    let _ = ctx.stores.claims.wait_until_ready().await;
     let observed = workloads::read(&ctx.stores, &namespace, &name);
     let (pinot, view) = look_at_pinot(cluster, ctx, &desired, &observed, &secrets).await;
     let policy = Policy::of(&cluster.spec);

@@ -13,12 +13,14 @@ use kube::Client;
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 
 use super::control_plane::Processes;
-use super::provisioner::PROVISIONER;
+use super::provisioner::{PROVISIONER, RESIZE_PARAMETER};
 
 /// How many KWOK nodes the environment has: `kwok-node-0` .. `kwok-node-3`.
 pub const NODE_COUNT: usize = 4;
-/// The storage classes tests may name; `standard` is the default class.
-pub const STORAGE_CLASSES: [&str; 3] = ["standard", "nvme", "hdd"];
+/// The storage classes tests may name; `standard` is the default class. Volumes of
+/// `offline` grow their file system only when remounted, as some drivers do (see
+/// the provisioner).
+pub const STORAGE_CLASSES: [&str; 4] = ["standard", "nvme", "hdd", "offline"];
 /// Label on every KWOK node, also KWOK's `--manage-nodes-with-label-selector`.
 pub const KWOK_NODE_LABEL: (&str, &str) = ("type", "kwok");
 /// Node label describing its disk: `nvme` on nodes 0 and 1, `hdd` on nodes 2 and 3.
@@ -90,6 +92,8 @@ pub fn storage_class(name: &str) -> StorageClass {
         reclaim_policy: Some("Delete".to_owned()),
         volume_binding_mode: Some("Immediate".to_owned()),
         allow_volume_expansion: Some(true),
+        parameters: (name == "offline")
+            .then(|| BTreeMap::from([(RESIZE_PARAMETER.to_owned(), "offline".to_owned())])),
         ..StorageClass::default()
     }
 }

@@ -11,6 +11,10 @@
 //! of ours asking for more than its `status.capacity` gets its volume's capacity and
 //! its own `status.capacity` raised (a hostPath volume has no size to grow, so that is
 //! all there is to do). The operator's side of an expansion is what tests look at.
+//! A class with parameter [`RESIZE_PARAMETER`]`: offline` stands for a driver that
+//! grows a file system only while it is not mounted: the claim gets condition
+//! `FileSystemResizePending` instead of its new capacity, and the capacity (the
+//! condition gone) once a pod created after that mounts it, as kubelet would do.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,10 +26,11 @@ use anyhow::Context;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{
     HostPathVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeSpec,
+    PersistentVolumeSpec, Pod,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
@@ -33,6 +38,10 @@ use tokio::sync::oneshot;
 
 /// The `provisioner` of the environment's storage classes.
 pub const PROVISIONER: &str = "testenv.pinot.operator.dev/hostpath";
+/// StorageClass parameter: `offline` makes a grown claim wait for a new pod.
+pub const RESIZE_PARAMETER: &str = "testenv.pinot.operator.dev/resize";
+/// The claim condition of a file system that grows on its next mount.
+const RESIZE_PENDING: &str = "FileSystemResizePending";
 /// Label on every volume this provisioner created, so it only ever deletes its own.
 const PROVISIONED_LABEL: &str = "testenv.pinot.operator.dev/provisioned";
 /// Set on dynamically provisioned volumes; tells the PV controller that an external
@@ -106,6 +115,7 @@ fn run_thread(
         let _ = ready.send(Ok(()));
         tokio::select! {
             () = provision_claims(client.clone(), volumes) => {}
+            () = finish_offline_resizes(client.clone()) => {}
             () = delete_released_volumes(client) => {}
             _ = stop => {}
         }
@@ -215,13 +225,101 @@ async fn resize(client: &Client, claim: &PersistentVolumeClaim) -> anyhow::Resul
         .patch(&volume, &params, &patch)
         .await
         .context("grow PersistentVolume")?;
+    let status = match grows_offline(client, claim).await? {
+        // Set once: its time says since when the claim waits for a new pod.
+        true if pending_since(claim).is_some() => return Ok(()),
+        true => serde_json::json!({"conditions": [{"type": RESIZE_PENDING, "status": "True",
+            "lastTransitionTime": Time(k8s_openapi::jiff::Timestamp::now())}]}),
+        false => serde_json::json!({"capacity": capacity}),
+    };
+    patch_claim_status(client, claim, status).await
+}
+
+async fn patch_claim_status(
+    client: &Client,
+    claim: &PersistentVolumeClaim,
+    status: serde_json::Value,
+) -> anyhow::Result<()> {
     let claims: Api<PersistentVolumeClaim> =
         Api::namespaced(client.clone(), &claim.namespace().unwrap_or_default());
-    let patch = Patch::Merge(serde_json::json!({"status": {"capacity": capacity}}));
+    let patch = Patch::Merge(serde_json::json!({ "status": status }));
     (claims
-        .patch_status(&claim.name_any(), &params, &patch)
+        .patch_status(&claim.name_any(), &PatchParams::default(), &patch)
         .await)
-        .context("record the claim's new capacity")?;
+        .context("record the claim's resize")?;
+    Ok(())
+}
+
+/// Whether `claim`'s class grows file systems only offline.
+async fn grows_offline(client: &Client, claim: &PersistentVolumeClaim) -> anyhow::Result<bool> {
+    let class = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.clone());
+    let Some(class) = class else { return Ok(false) };
+    let class = Api::<StorageClass>::all(client.clone())
+        .get_opt(&class)
+        .await?;
+    let parameters = class.and_then(|c| c.parameters).unwrap_or_default();
+    Ok(parameters.get(RESIZE_PARAMETER).map(String::as_str) == Some("offline"))
+}
+
+/// When `claim` began waiting for a new pod to finish growing, if it is.
+fn pending_since(claim: &PersistentVolumeClaim) -> Option<k8s_openapi::jiff::Timestamp> {
+    let conditions = (claim.status.iter()).flat_map(|s| s.conditions.iter().flatten());
+    conditions
+        .filter(|c| c.type_ == RESIZE_PENDING && c.status == "True")
+        .find_map(|c| c.last_transition_time.as_ref().map(|t| t.0))
+}
+
+/// Kubelet's part of an offline resize: a pod created after a claim of its started
+/// waiting mounts it, and the file system has grown: the claim gets its new capacity
+/// and loses the condition.
+async fn finish_offline_resizes(client: Client) {
+    let pods: Api<Pod> = Api::all(client.clone());
+    let mut events = watcher(pods, watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    while let Some(event) = events.next().await {
+        let Ok(pod) = event else { continue };
+        if let Err(e) = finish_resizes_of(&client, &pod).await {
+            tracing::warn!("testenv provisioner: pod {}: {e:#}", pod.name_any());
+        }
+    }
+}
+
+async fn finish_resizes_of(client: &Client, pod: &Pod) -> anyhow::Result<()> {
+    let (Some(created), Some(namespace)) =
+        (pod.metadata.creation_timestamp.as_ref(), pod.namespace())
+    else {
+        return Ok(());
+    };
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
+    let volumes = (pod.spec.iter()).flat_map(|s| s.volumes.iter().flatten());
+    for name in volumes.filter_map(|v| Some(v.persistent_volume_claim.as_ref()?.claim_name.clone()))
+    {
+        let Some(claim) = claims.get_opt(&name).await? else {
+            continue;
+        };
+        let Some(since) = pending_since(&claim) else {
+            continue;
+        };
+        let wanted = (claim.spec.as_ref()).and_then(|s| {
+            s.resources
+                .as_ref()?
+                .requests
+                .as_ref()?
+                .get("storage")
+                .cloned()
+        });
+        if created.0 > since
+            && let Some(wanted) = wanted
+        {
+            let status = serde_json::json!({"capacity": {"storage": wanted}, "conditions": null});
+            patch_claim_status(client, &claim, status).await?;
+        }
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::Method;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher;
 use serde_json::json;
@@ -30,10 +30,18 @@ fn context() -> (Arc<Context>, Arc<Mutex<Vec<Seen>>>) {
     (Arc::new(ctx), seen)
 }
 
-/// Fills the StatefulSet and pod stores as their watches' first listing would.
-fn listed(ctx: &Context, sets: Vec<StatefulSet>) -> (Writer<StatefulSet>, Writer<Pod>) {
+/// Fills the StatefulSet, pod and claim stores as their watches' first listing would.
+fn listed(
+    ctx: &Context,
+    sets: Vec<StatefulSet>,
+) -> (
+    Writer<StatefulSet>,
+    Writer<Pod>,
+    Writer<PersistentVolumeClaim>,
+) {
     let mut writers = ctx.writers();
     let (mut set_writer, mut pod_writer) = (writers.statefulsets(), writers.pods());
+    let mut claim_writer = writers.claims();
     set_writer.apply_watcher_event(&watcher::Event::Init);
     for set in sets {
         set_writer.apply_watcher_event(&watcher::Event::InitApply(set));
@@ -41,8 +49,11 @@ fn listed(ctx: &Context, sets: Vec<StatefulSet>) -> (Writer<StatefulSet>, Writer
     for writer_event in [watcher::Event::Init, watcher::Event::InitDone] {
         pod_writer.apply_watcher_event(&writer_event);
     }
+    for writer_event in [watcher::Event::Init, watcher::Event::InitDone] {
+        claim_writer.apply_watcher_event(&writer_event);
+    }
     set_writer.apply_watcher_event(&watcher::Event::InitDone);
-    (set_writer, pod_writer)
+    (set_writer, pod_writer, claim_writer)
 }
 
 fn taken(seen: &Mutex<Vec<Seen>>) -> Vec<Seen> {

@@ -94,12 +94,20 @@ pub struct ObservedPod {
     pub force_commit: Option<String>,
     /// The segments the operator reset on this pod, as written.
     pub segments_reset: Option<String>,
+    /// A claim of the pod grows its file system only once the pod restarts.
+    pub awaits_resize: bool,
     pub terminating: bool,
     /// Image of the first container.
     pub image: Option<String>,
 }
 
 impl ObservedPod {
+    /// Created from `revision`, and with no claim waiting for it to restart: nothing
+    /// to restart it for.
+    pub fn is_current(&self, revision: Option<&str>) -> bool {
+        revision.is_some() && self.revision.as_deref() == revision && !self.awaits_resize
+    }
+
     /// The operator's own annotations on the pod, as written.
     pub fn marks(&self) -> BTreeMap<&'static str, String> {
         let marks = [
@@ -123,12 +131,11 @@ impl Observed {
 }
 
 impl ObservedPool {
-    /// Pods created from the StatefulSet's update revision.
+    /// Pods created from the StatefulSet's update revision, with nothing waiting for
+    /// them to restart.
     pub fn updated(&self) -> impl Iterator<Item = &ObservedPod> {
         let revision = self.set.as_ref().and_then(|s| s.update_revision.as_deref());
-        self.pods
-            .iter()
-            .filter(move |p| revision.is_some() && p.revision.as_deref() == revision)
+        self.pods.iter().filter(move |p| p.is_current(revision))
     }
 
     pub fn ready_count(&self) -> i32 {
@@ -153,10 +160,43 @@ pub fn read(stores: &Stores, namespace: &str, name: &str) -> Observed {
     };
     let sets = stores.statefulsets.state();
     let pods = stores.pods.state();
-    index(
+    let claims = stores.claims.state();
+    let claims: BTreeMap<String, &PersistentVolumeClaim> = (claims.iter())
+        .filter(|c| ours(&c.metadata))
+        .map(|c| (c.name_any(), c.as_ref()))
+        .collect();
+    let pods: Vec<&Pod> = (pods.iter().map(AsRef::as_ref))
+        .filter(|p| ours(&p.metadata))
+        .collect();
+    let mut observed = index(
         sets.iter().map(AsRef::as_ref).filter(|s| ours(&s.metadata)),
-        pods.iter().map(AsRef::as_ref).filter(|p| ours(&p.metadata)),
-    )
+        pods.iter().copied(),
+    );
+    for pod in pods.iter().filter(|p| awaits_resize(p, &claims)) {
+        let name = pod.name_any();
+        let found = observed.pools.values_mut().flat_map(|p| &mut p.pods);
+        found
+            .filter(|p| p.name == name)
+            .for_each(|p| p.awaits_resize = true);
+    }
+    observed
+}
+
+/// Whether a claim of `pod` waits for its file system to grow, which the volume's
+/// driver does only when the volume is mounted again (`FileSystemResizePending`,
+/// since after the pod started: once restarted, the pod is not restarted again for
+/// the same wait).
+pub fn awaits_resize(pod: &Pod, claims: &BTreeMap<String, &PersistentVolumeClaim>) -> bool {
+    let started = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let volumes = (pod.spec.iter()).flat_map(|s| s.volumes.iter().flatten());
+    let names =
+        volumes.filter_map(|v| Some(v.persistent_volume_claim.as_ref()?.claim_name.as_str()));
+    names.filter_map(|n| claims.get(n)).any(|claim| {
+        let conditions = (claim.status.iter()).flat_map(|s| s.conditions.iter().flatten());
+        conditions
+            .filter(|c| c.type_ == "FileSystemResizePending" && c.status == "True")
+            .any(|c| c.last_transition_time.as_ref().map(|t| t.0) >= started)
+    })
 }
 
 /// Groups pods under the StatefulSet that controls them.
@@ -219,6 +259,7 @@ fn observe_pod(pod: &Pod) -> ObservedPod {
         terminating: pod.metadata.deletion_timestamp.is_some(),
         force_commit: pod.annotations().get(FORCE_COMMIT_ANNOTATION).cloned(),
         segments_reset: pod.annotations().get(RESET_ANNOTATION).cloned(),
+        awaits_resize: false,
         image: pod
             .spec
             .as_ref()
@@ -307,5 +348,32 @@ mod tests {
         assert_eq!(pool.updated().count(), 1);
         assert_eq!(pool.ready_count(), 1);
         assert_eq!(pool.pods[1].image.as_deref(), Some("img:1"));
+    }
+
+    #[test]
+    fn a_claim_growing_only_on_remount_since_the_pod_started_awaits_a_restart() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "a-server-hot-0", "creationTimestamp": "2026-11-30T10:00:00Z"},
+            "spec": {"containers": [], "volumes": [
+                {"name": "data", "persistentVolumeClaim": {"claimName": "data-a-server-hot-0"}},
+                {"name": "config", "configMap": {"name": "c"}}]}
+        }))
+        .unwrap();
+        let claim = |status: &str, since: &str| -> PersistentVolumeClaim {
+            serde_json::from_value(json!({
+                "metadata": {"name": "data-a-server-hot-0"},
+                "status": {"conditions": [{"type": "FileSystemResizePending", "status": status,
+                                           "lastTransitionTime": since}]}
+            }))
+            .unwrap()
+        };
+        let awaits = |claim: &PersistentVolumeClaim| {
+            awaits_resize(&pod, &BTreeMap::from([(claim.name_any(), claim)]))
+        };
+        assert!(awaits(&claim("True", "2026-11-30T11:00:00Z")));
+        // Pending since before the pod started: this pod is the restart it waited for.
+        assert!(!awaits(&claim("True", "2026-11-30T09:00:00Z")));
+        assert!(!awaits(&claim("False", "2026-11-30T11:00:00Z")));
+        assert!(!awaits_resize(&pod, &BTreeMap::new()));
     }
 }

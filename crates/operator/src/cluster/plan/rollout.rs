@@ -300,7 +300,7 @@ fn assess(t: &PoolTarget, pool: &ObservedPool, verdict: &Verdict, policy: &Polic
     let outdated: Vec<&ObservedPod> = pool
         .pods
         .iter()
-        .filter(|p| p.revision.as_deref() != revision)
+        .filter(|p| !p.is_current(revision))
         .collect();
     if !outdated.is_empty() {
         return Some(restart(t, pool, &outdated, verdict, policy));

@@ -9,7 +9,9 @@
 //!    and keep serving;
 //! 3. the next reconcile finds no StatefulSet and creates it with the new templates;
 //!    it adopts the running pods. The pod template did not change, so neither did the
-//!    revision, and no pod restarts.
+//!    revision, and no pod restarts, unless the driver grows the file system only on
+//!    the next mount (the claim's `FileSystemResizePending`): then that pod restarts
+//!    like an outdated one (`observe::workloads::awaits_resize`).
 //!
 //! A claim template added or removed (`kubernetes.volumeClaims`, or a minion's
 //! `storage`) takes the same re-creation, with nothing to expand; the pod template

@@ -284,6 +284,21 @@ fn a_restart_deletes_the_planned_pods() {
     );
 }
 
+#[test]
+fn a_pod_whose_volume_grows_only_on_remount_is_restarted_alone() {
+    let d = desired();
+    let mut observed = running(&d, "x");
+    let controller = observed.pools.get_mut("analytics-controller-main").unwrap();
+    controller.pods[1].awaits_resize = true;
+    let plan = plan_with(&d, &observed, &healthy(&d, &observed), Policy::default());
+    let Step::Restart { pool, pods } = &plan.step else {
+        panic!("{:?}", plan.step)
+    };
+    assert_eq!(pool.to_string(), "controller/main");
+    let names: Vec<&str> = pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["analytics-controller-main-1"]);
+}
+
 /// Hot servers on a new revision, with REALTIME segment `c__0__1` on hot-0 (and on a
 /// cold server) in `state`.
 fn restarting_hot_with_consuming(state: &str) -> (DesiredCluster, Observed, PinotView) {
