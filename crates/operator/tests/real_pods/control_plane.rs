@@ -51,16 +51,25 @@ pub async fn zookeeper_digest_mismatches(rig: &Rig) -> Vec<(String, u64)> {
             continue;
         };
         let url = format!("http://{ip}:8080/commands/monitor");
-        let answer = reqwest::Client::new()
-            .get(&url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{url}: {e}"));
-        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        // A member answers `monitor` only while it serves; right after the rollout the
+        // ensemble may still be electing (a CI run read `null` there), so ask again.
+        let mut body = Value::Null;
+        for _ in 0..30 {
+            let answer = reqwest::Client::new()
+                .get(&url)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            body = answer.json().await.unwrap_or(Value::Null);
+            if body["digest_mismatches_count"].is_u64() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
         let count = body["digest_mismatches_count"]
             .as_u64()
-            .unwrap_or_else(|| panic!("{url} gives no digest_mismatches_count: {body}"));
+            .unwrap_or_else(|| panic!("{url} gives no digest_mismatches_count in 60 s: {body}"));
         counts.push((pod.metadata.name.unwrap_or_default(), count));
     }
     counts
