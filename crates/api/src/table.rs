@@ -25,8 +25,6 @@ use crate::common::{ClusterRef, ContentStatus, DeletionPolicy};
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].reason"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
-#[x_kube(validation = Rule::new("!has(self.consumption) || self.consumption != 'Paused' || self.table.tableType == 'REALTIME'")
-    .message("consumption: Paused applies to REALTIME tables only"))]
 #[serde(rename_all = "camelCase")]
 pub struct PinotTableSpec {
     /// The `PinotCluster` (same namespace) whose Pinot holds the table. Immutable.
@@ -79,13 +77,10 @@ pub struct LocalRef {
 /// Pinot's TableConfig; fields beyond name, type and `segmentsConfig.schemaName` are
 /// passed through unchanged.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
-#[x_kube(validation = Rule::new("!has(self.segmentsConfig) || !has(self.segmentsConfig.schemaName) || self.segmentsConfig.schemaName == self.tableName")
-    .message("segmentsConfig.schemaName must equal tableName (or be left out): Pinot 1.x finds a table's schema by its table name only"))]
 #[serde(rename_all = "camelCase")]
 pub struct TableDocument {
     /// Raw table name (without the `_OFFLINE`/`_REALTIME` suffix). Immutable.
-    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,128}$')").message("tableName may hold letters, digits and '_' (at most 128)"))]
-    #[x_kube(validation = Rule::new("!self.endsWith('_OFFLINE') && !self.endsWith('_REALTIME')").message("tableName must not carry the _OFFLINE/_REALTIME suffix; tableType says it"))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_]{1,128}$') && !self.endsWith('_OFFLINE') && !self.endsWith('_REALTIME')").message(Message::Expression(r#"self.matches('^[A-Za-z0-9_]{1,128}$') ? "tableName must not carry the _OFFLINE/_REALTIME suffix; tableType says it" : "tableName may hold letters, digits and '_' (at most 128)""#.into())))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("tableName is immutable"))]
     #[schemars(length(max = 128))]
     pub table_name: String,

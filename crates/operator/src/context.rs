@@ -33,6 +33,8 @@ pub struct Context {
     pub http: reqwest::Client,
     /// Watched objects, read from memory.
     pub stores: Stores,
+    /// What the content controllers remember of Pinot between syncs.
+    pub known: crate::content::known::Known,
     writers: Mutex<Writers>,
     /// Reconciles each controller runs at once.
     concurrency: u16,
@@ -64,6 +66,7 @@ impl Context {
             resync,
             namespace,
             stores,
+            known: Default::default(),
             writers,
             concurrency: DEFAULT_CONCURRENCY,
             cluster_domain: crate::cluster::names::CLUSTER_DOMAIN.into(),

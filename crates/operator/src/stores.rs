@@ -1,7 +1,7 @@
 //! The watched objects every reconcile reads from memory instead of asking the
 //! apiserver. Each store is fed by the watch of the controller that owns it: the
-//! cluster controller's (`PinotCluster`, its StatefulSets and pods) and the schema
-//! controller's (`PinotSchema`). Secrets are not here: they are read by name, so the
+//! cluster controller's (`PinotCluster`, its StatefulSets and pods) and the table
+//! controller's watch of the schemas its tables wait for (`PinotSchema`). Secrets are not here: they are read by name, so the
 //! operator needs no right to list or watch them.
 
 use std::fmt::Debug;

@@ -37,6 +37,9 @@ enum Stop {
     /// Accepted; the content object's `Synced` condition turns False with this reason
     /// and an Event with the reason is recorded.
     Synced(&'static str),
+    /// [`Stop::Synced`], and the condition's message holds the fragment: a rule moved
+    /// from admission to the operator says the same thing, now in status.
+    SyncedSaying(&'static str, &'static str),
     /// Accepted; the PinotCluster's `Degraded` condition turns True with this reason,
     /// its message holds the fragment, an Event is recorded, and nothing is deployed.
     Degraded(&'static str, &'static str),
@@ -235,7 +238,7 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
         schema(name, "pinot", doc)
     };
 
-    use Stop::{Admission, Degraded, Synced};
+    use Stop::{Admission, Degraded, Synced, SyncedSaying};
     let cases = vec![
         // ---- PinotCluster: malformed ----
         case(
@@ -807,7 +810,10 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
                 "t-paused",
                 with(t(&|_| {}), "/consumption", json!("Paused")),
             ),
-            Admission("consumption: Paused applies to REALTIME tables only"),
+            SyncedSaying(
+                "InvalidTable",
+                "consumption: Paused applies to REALTIME tables only",
+            ),
         ),
         case(
             "rebalance as text",
@@ -828,7 +834,7 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
                 "t-schemaname",
                 t(&|t| t["segmentsConfig"]["schemaName"] = json!("other")),
             ),
-            Admission("segmentsConfig.schemaName must equal tableName"),
+            SyncedSaying("InvalidTable", "must equal tableName"),
         ),
         // ---- PinotTable: status ----
         case(
@@ -979,7 +985,7 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
         let kind = c.obj["kind"].as_str().unwrap();
         match c.stop {
             Stop::Admission(_) => continue,
-            Stop::Synced(reason) => {
+            Stop::Synced(reason) | Stop::SyncedSaying(reason, _) => {
                 let message = match kind {
                     "PinotSchema" => h.wait_synced::<PinotSchema>(name, "False", reason).await,
                     "PinotTable" => h.wait_synced::<PinotTable>(name, "False", reason).await,
@@ -987,6 +993,9 @@ async fn bad_inputs_are_stopped_at_admission_or_in_status_and_nothing_else_break
                     other => unreachable!("{other}"),
                 };
                 assert!(!message.contains("leaked"), "{}: {message}", c.what);
+                if let Stop::SyncedSaying(_, fragment) = c.stop {
+                    assert!(message.contains(fragment), "{}: {message}", c.what);
+                }
                 h.wait_event(name, reason).await;
                 counts[1] += 1;
             }

@@ -335,6 +335,75 @@ async fn table_waits_for_its_schema_then_syncs_and_reverts_drift() {
     assert!(offline_table(&h, &name).await.is_some());
 }
 
+/// A pair applied together costs Pinot one create each, plus one tenant list for the
+/// cluster, and no reads; the table does not report waiting for a schema applied with
+/// it. A change is one PUT. A change of a table deleted behind the operator's back
+/// re-creates it. (No resync in the test's window: every call counted is the create's
+/// or the change's.)
+#[tokio::test]
+async fn a_pair_is_created_without_reads_and_a_change_is_one_put() {
+    let _pinot = PINOT_UP.read().await;
+    let h = Harness::start_resyncing_every("calls", Duration::from_secs(3600)).await;
+    let name = h.pinot_name("calls");
+    let schema = resource("PinotSchema", "calls", schema_spec(events_schema(&name)));
+    let mut table = events_table(&name);
+    h.apply(schema).await;
+    h.apply(resource(
+        "PinotTable",
+        "calls",
+        table_spec("calls", table.clone()),
+    ))
+    .await;
+    h.wait_synced::<PinotSchema>("calls", "True", "Created")
+        .await;
+    h.wait_synced::<PinotTable>("calls", "True", "Created")
+        .await;
+    let count = |endpoint| calls(&h, endpoint);
+    assert_eq!(
+        [
+            count("POST /schemas"),
+            count("POST /tables"),
+            count("GET /tenants")
+        ],
+        [1, 1, 1],
+        "creates, and one tenant list"
+    );
+    let reads = ["GET /schemas/{name}", "GET /tables/{name}"];
+    assert_eq!(reads.map(count), [0, 0], "no reads before the creates");
+    let reasons = h.event_reasons("calls").await;
+    assert!(
+        !reasons.iter().any(|r| r == "SchemaNotFound"),
+        "{reasons:?}"
+    );
+
+    table["segmentsConfig"]["retentionTimeValue"] = json!("90");
+    h.apply(resource(
+        "PinotTable",
+        "calls",
+        table_spec("calls", table.clone()),
+    ))
+    .await;
+    h.wait_synced::<PinotTable>("calls", "True", "Updated")
+        .await;
+    assert_eq!(count("PUT /tables/{name}"), 1);
+    assert_eq!(reads.map(count), [0, 0], "no read before the change");
+    assert_eq!(count("GET /tenants"), 1, "the tenant list is remembered");
+    let config = offline_table(&h, &name).await.expect("table in Pinot");
+    assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "90");
+
+    h.pinot
+        .delete_table(&name, TableType::Offline, None)
+        .await
+        .unwrap();
+    table["segmentsConfig"]["retentionTimeValue"] = json!("60");
+    h.apply(resource("PinotTable", "calls", table_spec("calls", table)))
+        .await;
+    h.wait_synced::<PinotTable>("calls", "True", "Created")
+        .await;
+    let config = offline_table(&h, &name).await.expect("table re-created");
+    assert_eq!(config["segmentsConfig"]["retentionTimeValue"], "60");
+}
+
 /// Calls to `writes` stay as they are over a window in which at least two resyncs
 /// read the object (`reads` counts them): the steady state makes no writes.
 async fn no_writes_over_resyncs(h: &Harness, reads: &str, writes: &str, what: &str) {
@@ -683,22 +752,19 @@ async fn realtime_upsert_table_consumes_from_kafka() {
     let h = Harness::start("realtime").await;
     let pinot = Pinot::shared();
     let bootstrap = pinot.kafka_bootstrap();
-    // Only REALTIME tables consume: admission refuses a paused OFFLINE table.
+    // Only REALTIME tables consume: a paused OFFLINE table is refused in its status.
     let mut paused_offline = table_spec("events", events_table("events"));
     paused_offline["consumption"] = json!("Paused");
-    let object: PinotTable =
-        serde_json::from_value(resource("PinotTable", "paused-offline", paused_offline)).unwrap();
+    h.apply(resource("PinotTable", "paused-offline", paused_offline))
+        .await;
     let refused = h
-        .api::<PinotTable>()
-        .create(&Default::default(), &object)
-        .await
-        .expect_err("a paused OFFLINE table must be refused");
+        .wait_synced::<PinotTable>("paused-offline", "False", "InvalidTable")
+        .await;
     assert!(
-        refused
-            .to_string()
-            .contains("consumption: Paused applies to REALTIME tables only"),
+        refused.contains("consumption: Paused applies to REALTIME tables only"),
         "{refused}"
     );
+    h.delete::<PinotTable>("paused-offline").await;
     let name = h.pinot_name("orders");
     let append = h.pinot_name("clicks");
     pinot.create_kafka_topic(&name, 1);

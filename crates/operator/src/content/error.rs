@@ -24,6 +24,15 @@ pub enum SyncError {
     CredentialsUnavailable(String),
     #[error("schema {0} does not exist in Pinot yet")]
     SchemaNotFound(String),
+    /// The table's PinotSchema exists but has not reached Pinot yet; the table waits
+    /// for it without asking Pinot.
+    #[error("PinotSchema {0} has not synced to Pinot yet; the table waits for it")]
+    SchemaNotSynced(String),
+    /// Waiting a moment on an object applied together with this one (a schema not yet
+    /// reconciled): not written to status or an Event, which would only say "failed"
+    /// for a second during a bulk apply; retried soon, and woken when the schema syncs.
+    #[error("{0}")]
+    Waiting(String),
     #[error("{0}")]
     TenantNotFound(String),
     /// Pinot refused a schema change as backward-incompatible and the spec does not allow force.
@@ -67,6 +76,35 @@ impl SyncError {
     }
 }
 
+impl SyncError {
+    /// Pinot answered with a failure (or not at all): what the operator remembers of
+    /// it may be stale.
+    pub fn doubts_pinot(&self) -> bool {
+        matches!(
+            self,
+            SyncError::PinotRejected(_)
+                | SyncError::PinotUnreachable(_)
+                | SyncError::AccessDenied(_)
+        )
+    }
+}
+
+/// Whether a sync that failed with `reason` may have met a Pinot other than the one the
+/// operator remembers: every failure but those found before asking Pinot anything (the
+/// spec, or another Kubernetes object, was the matter).
+pub fn doubts_memory(reason: &str) -> bool {
+    const FOUND_BEFORE_ASKING_PINOT: [&str; 7] = [
+        "InvalidSchema",
+        "InvalidTable",
+        "SchemaMismatch",
+        "SchemaNotSynced",
+        "ClusterNotFound",
+        "ClusterNotReady",
+        "CredentialsUnavailable",
+    ];
+    !FOUND_BEFORE_ASKING_PINOT.contains(&reason)
+}
+
 impl From<AccessError> for SyncError {
     fn from(e: AccessError) -> Self {
         match e {
@@ -86,5 +124,32 @@ impl From<PinotError> for SyncError {
         } else {
             SyncError::PinotRejected(e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_found_before_asking_pinot_leave_memory_trusted() {
+        let before_pinot = [
+            SyncError::InvalidSchema(String::new()),
+            SyncError::InvalidTable(String::new()),
+            SyncError::SchemaMismatch(String::new()),
+            SyncError::SchemaNotSynced(String::new()),
+            SyncError::ClusterNotFound(String::new()),
+            SyncError::ClusterNotReady(String::new()),
+            SyncError::CredentialsUnavailable(String::new()),
+        ];
+        assert!(before_pinot.iter().all(|e| !doubts_memory(e.reason())));
+        let from_pinot = [
+            SyncError::SchemaNotFound(String::new()),
+            SyncError::TenantNotFound(String::new()),
+            SyncError::PinotRejected(String::new()),
+            SyncError::PinotUnreachable(String::new()),
+            SyncError::AccessDenied(String::new()),
+        ];
+        assert!(from_pinot.iter().all(|e| doubts_memory(e.reason())));
     }
 }

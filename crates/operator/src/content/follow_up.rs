@@ -27,19 +27,69 @@ pub fn needed(before: &Value, desired: &Value) -> BTreeSet<FollowUp> {
         (None, Some(d)) => !d.is_null(),
         (Some(b), Some(d)) => !covers(b, d),
     };
-    let replication_changed = ["replication", "replicasPerPartition"].iter().any(|k| {
-        let path = format!("/segmentsConfig/{k}");
-        match (before.pointer(&path), desired.pointer(&path)) {
-            (Some(b), Some(d)) => !covers(b, d),
-            (None, Some(_)) => true,
-            _ => false,
-        }
-    });
+    let replication_changed =
+        REPLICATION
+            .iter()
+            .any(|path| match (before.pointer(path), desired.pointer(path)) {
+                (Some(b), Some(d)) => !covers(b, d),
+                (None, Some(_)) => true,
+                _ => false,
+            });
     let mut needed = BTreeSet::new();
     if replication_changed || REBALANCE_KEYS.iter().any(|k| changed(k)) {
         needed.insert(FollowUp::Rebalance);
     }
     if RELOAD_KEYS.iter().any(|k| changed(k)) {
+        needed.insert(FollowUp::Reload);
+    }
+    needed
+}
+
+/// Pointers (below the top level) whose change also needs a rebalance.
+const REPLICATION: &[&str] = &[
+    "/segmentsConfig/replication",
+    "/segmentsConfig/replicasPerPartition",
+];
+
+/// What of a table config decides its follow-ups, kept once it is applied so the next
+/// change picks them without reading Pinot first: a hash of the parts a rebalance
+/// follows and one of those a reload follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    rebalance: u64,
+    reload: u64,
+}
+
+impl Fingerprint {
+    pub fn of(doc: &Value) -> Fingerprint {
+        let top = |keys: &[&str]| keys.iter().map(|k| doc.get(*k)).collect::<Vec<_>>();
+        let replication = REPLICATION.iter().map(|p| doc.pointer(p));
+        Fingerprint {
+            rebalance: digest(&(top(REBALANCE_KEYS), replication.collect::<Vec<_>>())),
+            reload: digest(&top(RELOAD_KEYS)),
+        }
+    }
+}
+
+fn digest(parts: &impl serde::Serialize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(parts)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Pure: the follow-ups applying `desired` over the config the operator applied last
+/// (of fingerprint `before`) needs. Parts compare by equality, not coverage as in
+/// [`needed`]: a setting removed from the spec counts as a change too.
+pub fn needed_since(before: &Fingerprint, desired: &Value) -> BTreeSet<FollowUp> {
+    let after = Fingerprint::of(desired);
+    let mut needed = BTreeSet::new();
+    if after.rebalance != before.rebalance {
+        needed.insert(FollowUp::Rebalance);
+    }
+    if after.reload != before.reload {
         needed.insert(FollowUp::Reload);
     }
     needed
@@ -138,6 +188,33 @@ mod tests {
         let mut desired = events();
         desired["segmentsConfig"]["retentionTimeValue"] = json!("30");
         assert!(needed(&events(), &desired).is_empty());
+    }
+
+    #[test]
+    fn a_change_over_the_applied_fingerprint_needs_what_it_needs_over_pinot_s_config() {
+        let applied = Fingerprint::of(&events());
+        let mut index = events();
+        index["tableIndexConfig"]["invertedIndexColumns"] = json!(["country"]);
+        let mut tenant = events();
+        tenant["tenants"]["server"] = json!("analytics");
+        let mut replication = events();
+        replication["segmentsConfig"]["replication"] = json!("2");
+        let mut retention = events();
+        retention["segmentsConfig"]["retentionTimeValue"] = json!("30");
+        for desired in [index, tenant, replication, retention] {
+            assert_eq!(
+                needed_since(&applied, &desired),
+                needed(&events(), &desired)
+            );
+        }
+    }
+
+    #[test]
+    fn an_index_removed_since_the_last_apply_needs_a_reload() {
+        let mut before = events();
+        before["tableIndexConfig"]["invertedIndexColumns"] = json!(["country"]);
+        let applied = Fingerprint::of(&before);
+        assert_eq!(needed_since(&applied, &events()), BTreeSet::from([Reload]));
     }
 
     #[test]

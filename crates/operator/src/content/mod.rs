@@ -11,6 +11,7 @@ mod compare_proptest;
 pub mod error;
 pub mod follow_up;
 pub mod ignore;
+pub mod known;
 #[cfg(test)]
 mod pinot_1_5_tests;
 pub mod reconciler;
@@ -25,7 +26,7 @@ use std::future::Future;
 
 use api::{ContentStatus, DeletionPolicy, FollowUp, PinotSchema};
 use kube::core::NamespaceResourceScope;
-use kube::runtime::reflector::{Store, store::Writer};
+use kube::runtime::reflector::Store;
 use kube::{Client, Resource};
 use pinot_client::PinotClient;
 use serde::Serialize;
@@ -46,6 +47,16 @@ pub struct SyncContext<'a> {
     pub applied_hash: Option<&'a str>,
     /// Follow-ups of an earlier applied change that have not succeeded yet (from status).
     pub pending_follow_ups: &'a [FollowUp],
+    /// The last sync failed in a way that may have met another Pinot than the one
+    /// remembered (status says `Synced=False`, for a reason [`error::doubts_memory`]):
+    /// nothing remembered of Pinot is trusted, every check asks Pinot.
+    pub last_failed: bool,
+    /// What is remembered of Pinot between syncs.
+    pub known: &'a known::Known,
+    /// The cluster's key in [`known::TenantCache`]: `namespace/name controller-url`.
+    pub cluster: &'a str,
+    /// The resync interval: remembered configs not refreshed for a few go.
+    pub resync: std::time::Duration,
 }
 
 /// What a successful sync did.
@@ -96,6 +107,11 @@ impl SyncContext<'_> {
     pub fn creates_first(&self) -> bool {
         self.applied_hash.is_none()
     }
+
+    /// Whether to trust what is remembered of Pinot rather than ask it.
+    pub fn trusts_memory(&self) -> bool {
+        !self.last_failed
+    }
 }
 
 /// The result of a create-first attempt: `None` when Pinot already had the object.
@@ -129,11 +145,6 @@ pub trait ContentResource:
     /// soon as that schema's `Synced` condition changes.
     fn schema_ref(&self) -> Option<&str> {
         None
-    }
-    /// The writer of the store this kind's watch feeds: the shared one for kinds
-    /// other controllers read (schemas), a private one otherwise.
-    fn store_writer(_ctx: &crate::context::Context) -> Writer<Self> {
-        Writer::default()
     }
     fn deletion_policy(&self) -> DeletionPolicy;
     fn content_status(&self) -> Option<&ContentStatus>;

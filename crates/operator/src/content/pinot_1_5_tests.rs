@@ -12,6 +12,7 @@ use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::error::SyncError;
+use super::known::Known;
 use super::{ContentResource, Outcome, SyncContext, Synced};
 
 /// A kube client no test here may use: none of these specs has a `schemaRef`.
@@ -79,6 +80,19 @@ async fn with_context<K: ContentResource, T>(
     pending: &[FollowUp],
     run: impl AsyncFnOnce(&K, &SyncContext<'_>) -> T,
 ) -> T {
+    let known = Known::default();
+    with_memory(object, server, applied, pending, &known, run).await
+}
+
+/// [`with_context`] with what the operator remembers of Pinot.
+async fn with_memory<K: ContentResource, T>(
+    object: &K,
+    server: &MockServer,
+    applied: Option<&str>,
+    pending: &[FollowUp],
+    known: &Known,
+    run: impl AsyncFnOnce(&K, &SyncContext<'_>) -> T,
+) -> T {
     let (pinot, kube) = (pinot(server), unused_kube());
     let schemas = kube::runtime::reflector::store::Writer::default().as_reader();
     let cx = SyncContext {
@@ -88,6 +102,10 @@ async fn with_context<K: ContentResource, T>(
         namespace: "ns",
         applied_hash: applied,
         pending_follow_ups: pending,
+        last_failed: false,
+        known,
+        cluster: "ns/pinot",
+        resync: std::time::Duration::from_secs(60),
     };
     run(object, &cx).await
 }
@@ -228,6 +246,40 @@ async fn a_failed_reload_stays_pending_and_is_retried_alone() {
     assert_eq!(synced.outcome, Outcome::InSync);
     assert_eq!(synced.notes, vec!["segment reload started".to_owned()]);
     assert!(synced.pending.is_empty());
+}
+
+/// Issue 17: a change of a table whose last applied config the operator remembers is
+/// one PUT, no read, and still runs the reload its index change needs (the tenants
+/// are remembered too; the spec has no schemaRef, so its schema is asked for).
+#[tokio::test]
+async fn a_remembered_table_s_index_change_is_a_lone_put_and_its_reload() {
+    let server = MockServer::start().await;
+    let schema = json!({"schemaName": "events"});
+    serve(&server, "GET", "/schemas/events", 200, schema, 1).await;
+    let updated = json!({"status": "updated"});
+    serve(&server, "PUT", "/tables/events", 200, updated, 1).await;
+    let started = json!({"status": "ok"});
+    serve(&server, "POST", "/segments/events/reload", 200, started, 1).await;
+    let mut before = table(true, &[]);
+    before.metadata.uid = Some("uid-1".into());
+    let mut changed = table(true, &["country"]);
+    changed.metadata.uid = before.metadata.uid.clone();
+    let known = Known::default();
+    let default = vec!["DefaultTenant".to_owned()];
+    let tenants = pinot_client::Tenants {
+        server_tenants: default.clone(),
+        broker_tenants: default,
+    };
+    known.tenants.put("ns/pinot", tenants);
+    let applied = before.desired_hash();
+    let fingerprint = super::follow_up::Fingerprint::of(&json!(before.spec.table));
+    let resync = std::time::Duration::from_secs(60);
+    (known.tables).remember("uid-1", applied.clone(), fingerprint, resync);
+    let sync = async |o: &PinotTable, cx: &SyncContext<'_>| o.sync(cx).await;
+    let result = with_memory(&changed, &server, Some(&applied), &[], &known, sync);
+    let synced = result.await.unwrap();
+    assert_eq!(synced.outcome, Outcome::Updated);
+    assert_eq!(synced.notes, vec!["segment reload started".to_owned()]);
 }
 
 fn schema(reload: bool, columns: &[&str]) -> PinotSchema {

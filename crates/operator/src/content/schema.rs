@@ -1,7 +1,6 @@
 //! `PinotSchema` → Pinot schema.
 
 use api::{ContentStatus, DeletionPolicy, PinotSchema};
-use kube::runtime::reflector::store::Writer;
 use pinot_client::{Reload, SchemaUpdate, TableType};
 use serde_json::Value;
 
@@ -55,10 +54,6 @@ impl ContentResource for PinotSchema {
     const CONTROLLER: &'static str = "pinotschema";
 
     /// Tables read schemas from the store this controller's watch feeds.
-    fn store_writer(ctx: &crate::context::Context) -> Writer<Self> {
-        ctx.writers().schemas()
-    }
-
     fn cluster_name(&self) -> &str {
         &self.spec.cluster_ref.name
     }

@@ -2,15 +2,18 @@
 //! its tenants), the follow-ups a change needs (rebalance, reload), and a REALTIME
 //! table's consumption paused or resumed as `spec.consumption` says.
 
-use crate::stores;
+use crate::{conditions, stores};
+use api::common::condition::SYNCED;
 use api::table::{Consumption, TableDocument};
-use api::{ContentStatus, DeletionPolicy, FollowUp, PinotTable};
-use pinot_client::{RebalanceOptions, Reload, TableType};
+use api::{ContentStatus, DeletionPolicy, FollowUp, PinotSchema, PinotTable};
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use pinot_client::{RebalanceOptions, Reload, TableType, Tenants};
 use serde_json::Value;
 
 use super::compare::hash;
 use super::error::SyncError;
-use super::follow_up::{self, describe};
+use super::follow_up::{self, Fingerprint, describe};
 use super::schema::{Plan, plan};
 use super::{ContentResource, FollowUpFailure, Outcome, SyncContext, Synced, created, validate};
 
@@ -43,7 +46,7 @@ fn consumption_note(desired: Consumption, call: Option<ConsumptionCall>) -> Opti
 
 /// The document sent to Pinot: the spec's, without `segmentsConfig.schemaName`. Pinot
 /// 1.x drops that field (and never returns it, so a spec carrying it would never match
-/// what Pinot has); admission and [`validate::table`] allow it only equal to
+/// what Pinot has); [`validate::table`] allows it only equal to
 /// `tableName`, which is how every version finds the table's schema anyway.
 fn pinot_document(table: &TableDocument) -> Value {
     let mut doc = table.to_json();
@@ -113,15 +116,15 @@ impl ContentResource for PinotTable {
                 "consumption: Paused applies to REALTIME tables only".into(),
             ));
         }
-        let schema_name = check_schema_ref(self, cx, &desired).await?;
-        let first = match cx.creates_first() {
-            true => create_checked(cx, &desired, &schema_name).await?,
-            false => None,
-        };
-        let mut synced = match first {
+        let schema = check_schema_ref(self, cx, &desired).await?;
+        let mut synced = match write_unread(self, cx, &desired, &schema).await? {
             Some(done) => done,
-            None => converge_config(self, cx, &desired, &schema_name).await?,
+            None => converge_config(self, cx, &desired, &schema).await?,
         };
+        if let Some(uid) = self.uid() {
+            let fingerprint = Fingerprint::of(&desired);
+            (cx.known.tables).remember(&uid, hash(&desired), fingerprint, cx.resync);
+        }
         if self.spec.table.table_type == TableType::Realtime {
             let (name, desired) = (&self.spec.table.table_name, self.spec.consumption);
             let call = converge_consumption(cx, name, desired).await?;
@@ -149,15 +152,55 @@ impl ContentResource for PinotTable {
     }
 }
 
-/// Creates the table once its schema and tenants are in Pinot; `None` if Pinot
-/// already has it.
-async fn create_checked(
+/// The schema a table uses, and whether the operator knows it is in Pinot.
+struct TableSchema {
+    name: String,
+    /// Its PinotSchema says it is synced to this cluster: no need to ask Pinot.
+    known_in_pinot: bool,
+}
+
+/// A write without a read first, where the operator knows what Pinot has: the create
+/// of a table never applied (Pinot answers 409 if it has it after all), or the change
+/// of one whose last applied config it remembers. `None`: read Pinot and compare.
+async fn write_unread(
+    table: &PinotTable,
     cx: &SyncContext<'_>,
     desired: &Value,
-    schema_name: &str,
+    schema: &TableSchema,
 ) -> Result<Option<Synced>, SyncError> {
-    check_dependencies(cx, desired, schema_name).await?;
-    created(cx.pinot.create_table(desired).await)
+    if cx.creates_first() {
+        check_dependencies(cx, desired, schema).await?;
+        return created(cx.pinot.create_table(desired).await);
+    }
+    let Some(before) = remembered_change(table, cx, desired) else {
+        return Ok(None);
+    };
+    check_dependencies(cx, desired, schema).await?;
+    match cx
+        .pinot
+        .update_table(&table.spec.table.table_name, desired)
+        .await
+    {
+        // Deleted behind the operator's back: reading finds it gone and creates it.
+        Err(e) if e.is_not_found() => return Ok(None),
+        result => result?,
+    }
+    let needed = follow_up::needed_since(&before, desired);
+    Ok(Some(follow(table, cx, Outcome::Updated, &needed).await))
+}
+
+/// The fingerprint of the config the table applied last, when the spec changed since
+/// and the operator remembers that config (not after a restart or a failed sync).
+fn remembered_change(
+    table: &PinotTable,
+    cx: &SyncContext<'_>,
+    desired: &Value,
+) -> Option<Fingerprint> {
+    let applied = cx.applied_hash?;
+    if applied == hash(desired) || !cx.trusts_memory() {
+        return None;
+    }
+    cx.known.tables.recall(&table.uid()?, applied)
 }
 
 /// Reads the table from Pinot and creates or replaces it where it differs from
@@ -166,7 +209,7 @@ async fn converge_config(
     table: &PinotTable,
     cx: &SyncContext<'_>,
     desired: &Value,
-    schema_name: &str,
+    schema: &TableSchema,
 ) -> Result<Synced, SyncError> {
     let name = &table.spec.table.table_name;
     let observed = cx
@@ -182,75 +225,130 @@ async fn converge_config(
     let (outcome, needed) = match plan {
         Plan::Nothing => (Outcome::InSync, Default::default()),
         Plan::Create => {
-            check_dependencies(cx, desired, schema_name).await?;
+            check_dependencies(cx, desired, schema).await?;
             cx.pinot.create_table(desired).await?;
             return Ok(Synced::new(Outcome::Created));
         }
         Plan::Update => {
-            check_dependencies(cx, desired, schema_name).await?;
+            check_dependencies(cx, desired, schema).await?;
             cx.pinot.update_table(name, desired).await?;
             let before = observed.unwrap_or(Value::Null);
             (Outcome::Updated, follow_up::needed(&before, desired))
         }
     };
-    let decision = follow_up::decide(&needed, cx.pending_follow_ups, &table.spec.on_change);
+    Ok(follow(table, cx, outcome, &needed).await)
+}
+
+/// After a change (or none): runs the follow-ups it needs and those still pending, as
+/// far as the spec allows, and says so.
+async fn follow(
+    table: &PinotTable,
+    cx: &SyncContext<'_>,
+    outcome: Outcome,
+    needed: &std::collections::BTreeSet<FollowUp>,
+) -> Synced {
+    let decision = follow_up::decide(needed, cx.pending_follow_ups, &table.spec.on_change);
     let mut synced = run_follow_ups(table, cx, &decision.run).await;
     synced.outcome = outcome;
     synced.notes.extend(decision.notes);
-    Ok(synced)
+    synced
 }
 
 /// Before Pinot is asked to create or change the table: its schema and tenants must
-/// be in Pinot (Pinot 0.11 accepts an OFFLINE table whose schema is missing).
+/// be in Pinot (Pinot 0.11 accepts an OFFLINE table whose schema is missing). Asked of
+/// Pinot only where the operator does not know.
 async fn check_dependencies(
     cx: &SyncContext<'_>,
     desired: &Value,
-    schema_name: &str,
+    schema: &TableSchema,
 ) -> Result<(), SyncError> {
-    check_schema_in_pinot(cx, schema_name).await?;
+    if !schema.known_in_pinot {
+        check_schema_in_pinot(cx, &schema.name).await?;
+    }
     check_tenants(cx, desired).await
 }
 
 /// The schema `schemaRef` names must exist as a PinotSchema, be the one the table
 /// uses, and have been synced to Pinot at least once (until then the table waits
-/// without asking Pinot anything). Returns the schema's name.
+/// without asking Pinot anything).
 async fn check_schema_ref(
     table: &PinotTable,
     cx: &SyncContext<'_>,
     desired: &Value,
-) -> Result<String, SyncError> {
+) -> Result<TableSchema, SyncError> {
     // Pinot finds a table's schema by its table name (1.x only so; see pinot_document).
-    let schema_name = validate::table_schema_name(desired)
+    let name = validate::table_schema_name(desired)
         .unwrap_or_default()
         .to_owned();
-    if let Some(schema_ref) = &table.spec.schema_ref {
-        let found = stores::find(cx.schemas, cx.kube, cx.namespace, &schema_ref.name).await?;
-        let referenced = found.ok_or_else(|| {
-            SyncError::SchemaNotFound(format!(
-                "{} (PinotSchema {} not found)",
-                schema_name, schema_ref.name
-            ))
-        })?;
-        let referenced_name = &referenced.spec.schema.schema_name;
-        if *referenced_name != schema_name {
-            return Err(SyncError::SchemaMismatch(format!(
-                "schemaRef {} holds schema {referenced_name:?}, but Pinot finds the schema of table \
-                     {schema_name:?} by its name: the PinotSchema's schemaName must equal tableName",
-                schema_ref.name
-            )));
-        }
-        let never_synced = referenced
-            .status
-            .as_ref()
-            .is_none_or(|s| s.applied_hash.is_none());
-        if never_synced {
-            return Err(SyncError::SchemaNotFound(format!(
-                "{schema_name} (PinotSchema {} has not synced yet)",
-                schema_ref.name
-            )));
-        }
+    let Some(schema_ref) = &table.spec.schema_ref else {
+        let known_in_pinot = false;
+        return Ok(TableSchema {
+            name,
+            known_in_pinot,
+        });
+    };
+    let found = stores::find(cx.schemas, cx.kube, cx.namespace, &schema_ref.name).await?;
+    let referenced = found.ok_or_else(|| {
+        SyncError::SchemaNotFound(format!(
+            "{name} (PinotSchema {} not found)",
+            schema_ref.name
+        ))
+    })?;
+    let referenced_name = &referenced.spec.schema.schema_name;
+    if *referenced_name != name {
+        return Err(SyncError::SchemaMismatch(format!(
+            "schemaRef {} holds schema {referenced_name:?}, but Pinot finds the schema of table \
+                 {name:?} by its name: the PinotSchema's schemaName must equal tableName",
+            schema_ref.name
+        )));
     }
-    Ok(schema_name)
+    if referenced
+        .status
+        .as_ref()
+        .is_none_or(|s| s.applied_hash.is_none())
+    {
+        let why = format!("{} (schema {name})", schema_ref.name);
+        return Err(match is_new_and_unreconciled(&referenced) {
+            true => SyncError::Waiting(why),
+            false => SyncError::SchemaNotSynced(why),
+        });
+    }
+    let known_in_pinot = cx.trusts_memory()
+        && referenced.spec.cluster_ref.name == table.spec.cluster_ref.name
+        && is_synced_now(&referenced);
+    Ok(TableSchema {
+        name,
+        known_in_pinot,
+    })
+}
+
+/// How long a table waits without a word on a schema no reconcile has looked at yet
+/// (applied with it, in the same bulk apply): after that, it says it is waiting. A
+/// bulk apply of 1,000 pairs on 2 cores left its last schemas unreconciled for 58 s
+/// (Pinot takes the creates one by one); with 30 s here, 236 tables said so in status
+/// and an Event for nothing.
+const QUIET_WAIT_SECONDS: i64 = 120;
+
+fn is_new_and_unreconciled(schema: &PinotSchema) -> bool {
+    let reconciled = schema
+        .status
+        .as_ref()
+        .is_some_and(|s| conditions::find(&s.conditions, SYNCED).is_some());
+    let age = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time| {
+        Timestamp::now().as_second() - t.0.as_second()
+    };
+    let created = schema.metadata.creation_timestamp.as_ref();
+    !reconciled && created.is_some_and(|t| age(t) < QUIET_WAIT_SECONDS)
+}
+
+/// The schema's `Synced` condition is `True` for its current spec.
+fn is_synced_now(schema: &PinotSchema) -> bool {
+    let synced = schema
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, SYNCED));
+    synced
+        .is_some_and(|c| c.status == "True" && c.observed_generation == schema.metadata.generation)
 }
 
 async fn check_schema_in_pinot(cx: &SyncContext<'_>, schema_name: &str) -> Result<(), SyncError> {
@@ -335,21 +433,38 @@ async fn converge_consumption(
     Ok(call)
 }
 
-/// The tenants a table names must exist (some instance carries their tag).
+/// The tenants a table names must exist (some instance carries their tag). Pinot's
+/// list is remembered per cluster and asked again only when it lacks one of them, or
+/// after a failed sync.
 async fn check_tenants(cx: &SyncContext<'_>, desired: &Value) -> Result<(), SyncError> {
     let (server, broker) = tenants(desired);
-    let known = cx.pinot.list_tenants().await?;
-    if !known.server_tenants.contains(&server) {
-        return Err(SyncError::TenantNotFound(format!(
+    let remembered = cx
+        .known
+        .tenants
+        .get(cx.cluster)
+        .filter(|_| cx.trusts_memory());
+    if remembered.is_some_and(|known| missing_tenant(&known, &server, &broker).is_none()) {
+        return Ok(());
+    }
+    let known = (cx.known.tenants)
+        .refresh(cx.cluster, cx.pinot.list_tenants())
+        .await?;
+    missing_tenant(&known, &server, &broker).map_or(Ok(()), Err)
+}
+
+/// Pure: which of the two tenants `known` lacks, as the error the table reports.
+fn missing_tenant(known: &Tenants, server: &str, broker: &str) -> Option<SyncError> {
+    if !known.server_tenants.iter().any(|t| t == server) {
+        return Some(SyncError::TenantNotFound(format!(
             "server tenant {server:?} does not exist in Pinot"
         )));
     }
-    if !known.broker_tenants.contains(&broker) {
-        return Err(SyncError::TenantNotFound(format!(
+    if !known.broker_tenants.iter().any(|t| t == broker) {
+        return Some(SyncError::TenantNotFound(format!(
             "broker tenant {broker:?} does not exist in Pinot"
         )));
     }
-    Ok(())
+    None
 }
 
 #[cfg(test)]

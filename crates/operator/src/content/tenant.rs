@@ -82,10 +82,14 @@ impl ContentResource for PinotTenant {
             TenantRole::Server => &known.server_tenants,
             TenantRole::Broker => &known.broker_tenants,
         };
-        if !names.contains(&desired.name) {
+        let exists = names.contains(&desired.name);
+        cx.known.tenants.put(cx.cluster, known.clone());
+        if !exists {
             if desired.number_of_instances == 0 {
                 return Ok(Synced::new(Outcome::InSync));
             }
+            // Tables naming the tenant read the list again once it exists.
+            cx.known.tenants.forget(cx.cluster);
             cx.pinot.create_tenant(&desired).await?;
             return Ok(Synced::new(Outcome::Created));
         }
@@ -96,13 +100,18 @@ impl ContentResource for PinotTenant {
         if instances.len() as u32 == desired.number_of_instances {
             return Ok(Synced::new(Outcome::InSync));
         }
+        cx.known.tenants.forget(cx.cluster);
         cx.pinot.update_tenant(&desired).await?;
         Ok(Synced::new(Outcome::Updated))
     }
 
     async fn remove(&self, cx: &SyncContext<'_>) -> Result<(), SyncError> {
         let role = TenantRole::from(self.spec.role);
-        match cx.pinot.delete_tenant(&self.spec.name, role).await {
+        cx.known.tenants.forget(cx.cluster);
+        let deleted = cx.pinot.delete_tenant(&self.spec.name, role).await;
+        // A listing that ran during the delete may have put the tenant back.
+        cx.known.tenants.forget(cx.cluster);
+        match deleted {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e.into()),

@@ -65,12 +65,28 @@ impl Harness {
 
     /// Controllers managing only the objects label selector `selector` matches.
     pub async fn start_selecting(prefix: &str, pinot_env: &Pinot, selector: &str) -> Harness {
-        let h = Harness::without_controllers(prefix, pinot_env).await;
         // A short resync so drift made directly in Pinot is reverted within the test.
+        let resync = Duration::from_secs(3);
+        Harness::start_configured(prefix, pinot_env, selector, resync).await
+    }
+
+    /// Controllers that compare with Pinot only every `resync`: a test counting the
+    /// calls a create or a change makes sets it beyond its own length.
+    pub async fn start_resyncing_every(prefix: &str, resync: Duration) -> Harness {
+        Harness::start_configured(prefix, Pinot::shared(), "", resync).await
+    }
+
+    async fn start_configured(
+        prefix: &str,
+        pinot_env: &Pinot,
+        selector: &str,
+        resync: Duration,
+    ) -> Harness {
+        let h = Harness::without_controllers(prefix, pinot_env).await;
         let ctx = Context::new(
             h.client.clone(),
             h.metrics.clone(),
-            Duration::from_secs(3),
+            resync,
             Some(h.ns.clone()),
         );
         let ctx = Arc::new(ctx.with_selector(selector));
