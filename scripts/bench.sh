@@ -5,7 +5,7 @@
 # real pods under a query load (failed and partial queries per strategy).
 #   scripts/bench.sh [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
 #                    [--resync-seconds 60] [--ready-delay 5s]
-#                    [--only convergence|steady|latency|rollout|real-rollout]
+#                    [--only admission|convergence|steady|latency|rollout|real-rollout] [--crds DIR]
 # Defaults are the issue's figures; results and their reading are in docs/benchmarks.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

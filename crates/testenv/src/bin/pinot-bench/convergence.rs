@@ -1,26 +1,22 @@
 //! Content convergence: N PinotSchema + PinotTable pairs created at once, timed until
 //! every one is Synced, with the Pinot calls and apiserver requests the operator made;
-//! against the floor, a plain HTTP client making the minimal calls (one POST per schema,
-//! one per table) for the same N pairs. Each side runs against a Pinot of its own,
-//! freshly started and empty: Pinot 0.11 slows down as its table count grows, so sharing
-//! one would penalise whichever side ran second.
+//! against three floors (floors.rs): Pinot's, Kubernetes', and both run together. Each
+//! side that talks to Pinot runs against a Pinot of its own, freshly started and empty:
+//! Pinot 0.11 slows down as its table count grows, so sharing one would penalise
+//! whichever side ran second.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use anyhow::bail;
 use serde_json::{Value, json};
 
 use crate::Options;
+use crate::admission::Admission;
 use crate::env::{ApiRequests, Env, Metrics};
+use crate::floors::{self, CONCURRENCY, KubeFloor, apply, in_flight, pairs};
 use crate::report::{Table, seconds, verdict};
 
-/// Requests in flight, for the floor's POSTs and the operator side's applies alike, so
-/// neither side gets more parallelism than the other.
-const CONCURRENCY: usize = 16;
 const TARGET_RATIO: f64 = 1.2;
-const FIELD_MANAGER: &str = "pinot-bench";
 
 /// Synced content the steady-state and latency benchmarks run against.
 pub struct Content {
@@ -42,25 +38,11 @@ struct Timing {
     polls: f64,
 }
 
-pub fn schema(name: &str) -> Value {
-    json!({
-        "schemaName": name,
-        "dimensionFieldSpecs": [{"name": "id", "dataType": "STRING"}],
-        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG",
-            "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}]
-    })
-}
-
-pub fn table(name: &str, retention: u32) -> Value {
-    json!({
-        "tableName": name,
-        "tableType": "OFFLINE",
-        "segmentsConfig": {"replication": "1", "timeColumnName": "ts",
-            "retentionTimeUnit": "DAYS", "retentionTimeValue": retention.to_string()},
-        "tenants": {},
-        "tableIndexConfig": {"loadMode": "MMAP"},
-        "metadata": {}
-    })
+/// The floors of one size.
+struct Floors {
+    kube: KubeFloor,
+    pinot: Duration,
+    combined: Duration,
 }
 
 /// The PinotCluster every schema and table refers to: external, the real Pinot.
@@ -72,50 +54,6 @@ fn cluster(controller_url: &str) -> Value {
     })
 }
 
-/// `n` schema + table pairs named `s<i>`/`t<i>` in Kubernetes and `<prefix>_<i>` in
-/// Pinot, each table right after its schema.
-fn pairs(n: usize, prefix: &str) -> Vec<Value> {
-    (0..n)
-        .flat_map(|i| {
-            let name = format!("{prefix}_{i}");
-            [
-                json!({
-                    "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotSchema",
-                    "metadata": {"name": format!("s{i}")},
-                    "spec": {"clusterRef": {"name": "pinot"}, "schema": schema(&name)}
-                }),
-                json!({
-                    "apiVersion": "pinot.operator.dev/v1alpha1", "kind": "PinotTable",
-                    "metadata": {"name": format!("t{i}")},
-                    "spec": {"clusterRef": {"name": "pinot"},
-                             "schemaRef": {"name": format!("s{i}")},
-                             "table": table(&name, 30)}
-                }),
-            ]
-        })
-        .collect()
-}
-
-/// Server-side applies one object of this crate's API group into `namespace`.
-async fn apply(client: &kube::Client, namespace: &str, object: &Value) -> anyhow::Result<()> {
-    let kind = object["kind"].as_str().context("object without kind")?;
-    let name = object["metadata"]["name"]
-        .as_str()
-        .context("object without name")?;
-    let gvk = GroupVersionKind::gvk("pinot.operator.dev", "v1alpha1", kind);
-    // The plural from_gvk derives (lower case + "s") is the CRDs' own.
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk(&gvk));
-    api.patch(
-        name,
-        &PatchParams::apply(FIELD_MANAGER),
-        &Patch::Apply(object),
-    )
-    .await
-    .with_context(|| format!("apply {kind} {name}"))?;
-    Ok(())
-}
-
 /// The cluster first (every pair refers to it), then the pairs, [`CONCURRENCY`] at a time.
 async fn create(
     client: &kube::Client,
@@ -124,10 +62,7 @@ async fn create(
     pairs: &[Value],
 ) -> anyhow::Result<()> {
     apply(client, namespace, cluster).await?;
-    futures::stream::iter(pairs.iter().map(|object| apply(client, namespace, object)))
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await
+    in_flight(pairs.iter().map(|object| apply(client, namespace, object))).await
 }
 
 /// Creates `n` pairs in namespace `conv-<n>` against the current Pinot and waits until
@@ -159,7 +94,7 @@ fn converge(env: &Env, n: usize) -> anyhow::Result<(Content, Timing)> {
 
 /// Untimed: the tables latency.rs updates directly, next to the operator's in its Pinot.
 fn add_floor_tables(env: &Env, content: &mut Content) -> anyhow::Result<()> {
-    content.floor_tables = floor(env, content.n, "floor")?.1;
+    content.floor_tables = floors::pinot(env, content.n, "floor")?.1;
     Ok(())
 }
 
@@ -170,36 +105,6 @@ pub fn populate(env: &mut Env, n: usize) -> anyhow::Result<Content> {
     eprintln!("{n} pairs Synced in {:.1?}", timing.total);
     add_floor_tables(env, &mut content)?;
     Ok(content)
-}
-
-/// The floor: one `POST /schemas` per schema, then one `POST /tables` per table, with
-/// [`CONCURRENCY`] requests in flight. Returns its time and the table names.
-fn floor(env: &Env, n: usize, prefix: &str) -> anyhow::Result<(Duration, Vec<String>)> {
-    let url = env.pinot().controller_url();
-    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{n}_{i}")).collect();
-    let post = |path: &'static str, body: Value| {
-        let request = env.http.post(format!("{url}{path}")).json(&body);
-        async move {
-            let response = request.send().await?;
-            let status = response.status();
-            if !status.is_success() {
-                bail!("POST {path}: {status}: {}", response.text().await?);
-            }
-            anyhow::Ok(())
-        }
-    };
-    let started = Instant::now();
-    env.runtime.block_on(async {
-        futures::stream::iter(names.iter().map(|name| post("/schemas", schema(name))))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<()>()
-            .await?;
-        futures::stream::iter(names.iter().map(|name| post("/tables", table(name, 30))))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<()>()
-            .await
-    })?;
-    Ok((started.elapsed(), names))
 }
 
 /// The operator's apiserver reads and writes: the count of its kinds less the bench's.
@@ -216,16 +121,21 @@ fn row(
     timing: &Timing,
     delta: &Metrics,
     requests: &ApiRequests,
-    floor_took: Duration,
+    floors: &Floors,
 ) -> Vec<String> {
     let calls = delta.calls();
     let (reads, writes) = operator_requests(timing, requests);
-    let ratio = timing.total.as_secs_f64() / floor_took.as_secs_f64();
+    let ratio = |floor: Duration| timing.total.as_secs_f64() / floor.as_secs_f64();
+    let combined = ratio(floors.combined);
     vec![
         n.to_string(),
         seconds(timing.total),
         seconds(timing.created),
-        format!("{:.0}", calls.total()),
+        format!(
+            "{:.0} ({:.2} per pair)",
+            calls.total(),
+            calls.total() / n as f64
+        ),
         format!(
             "{:.0} / {:.0} / {:.0}",
             calls.reads, calls.writes, calls.validations
@@ -234,11 +144,52 @@ fn row(
             "{reads:.0} / {writes:.0} ({:.2} per object)",
             (reads + writes) / (2 * n) as f64
         ),
-        seconds(floor_took),
-        (2 * n).to_string(),
-        format!("{ratio:.2}x"),
-        verdict(ratio <= TARGET_RATIO),
+        seconds(floors.pinot),
+        seconds(floors.kube.took),
+        seconds(floors.combined),
+        format!("{:.2}x", ratio(floors.pinot)),
+        format!("{combined:.2}x"),
+        verdict(combined <= TARGET_RATIO),
     ]
+}
+
+/// The apiserver's latency for each kind of write in one window, as table rows.
+fn admission_rows(n: usize, window: &str, admission: &Admission) -> Vec<Vec<String>> {
+    let cel = match &admission.cel {
+        Some(cel) => format!(
+            "{:.0} evaluations, {:.1} ms",
+            cel.count(),
+            cel.mean_ms() * cel.count()
+        ),
+        None => "not exposed".to_owned(),
+    };
+    (admission.writes.iter())
+        .map(|((verb, resource), latency)| {
+            vec![
+                n.to_string(),
+                window.to_owned(),
+                format!("{verb} {resource}"),
+                format!("{:.0}", latency.count()),
+                format!("{:.1} ms", latency.mean_ms()),
+                format!("<= {:.0} ms", latency.quantile_ms(0.99)),
+                cel.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// The three floors of size `n`, the Pinot ones each on a fresh Pinot.
+fn floors(env: &mut Env, n: usize) -> anyhow::Result<Floors> {
+    let kube = floors::kube(env, n)?;
+    env.fresh_pinot()?;
+    let (pinot, _) = floors::pinot(env, n, "floor")?;
+    env.fresh_pinot()?;
+    let combined = floors::combined(env, n)?;
+    Ok(Floors {
+        kube,
+        pinot,
+        combined,
+    })
 }
 
 /// Deletes a smaller size's namespace while its Pinot still runs; Pinot's objects stay
@@ -256,24 +207,26 @@ fn delete_namespace(env: &Env, namespace: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every size in ascending order, floor first, each side on a fresh Pinot. Returns the
-/// largest size's content, whose Pinot `env` keeps for steady/latency.
+/// Every size in ascending order, floors first, each side on a fresh Pinot. Returns
+/// the largest size's content, whose Pinot `env` keeps for steady/latency.
 pub fn run(env: &mut Env, options: &Options) -> anyhow::Result<Content> {
     let mut sizes = options.sizes.clone();
     sizes.sort_unstable();
-    let mut rows = Vec::new();
-    let mut details = Vec::new();
+    let (mut rows, mut details, mut admission) = (Vec::new(), Vec::new(), Vec::new());
     let mut kept = None;
     for (index, &n) in sizes.iter().enumerate() {
-        env.fresh_pinot()?;
-        let (floor_took, _) = floor(env, n, "floor")?;
+        let floors = floors(env, n)?;
+        admission.extend(admission_rows(n, "kube floor", &floors.kube.admission));
         env.fresh_pinot()?;
         let before = env.metrics()?;
         let requests_before = env.apiserver_requests()?;
+        let admission_before = env.admission()?;
         let (mut content, timing) = converge(env, n)?;
         let delta = env.metrics()?.since(&before);
         let requests = env.apiserver_requests()?.since(&requests_before);
-        rows.push(row(n, &timing, &delta, &requests, floor_took));
+        let operator_window = env.admission()?.since(&admission_before);
+        admission.extend(admission_rows(n, "operator", &operator_window));
+        rows.push(row(n, &timing, &delta, &requests, &floors));
         details.push(format!(
             "N = {n}: operator calls by endpoint: {}; reconciles: {:.0}",
             delta.calls_by_endpoint(),
@@ -286,6 +239,9 @@ pub fn run(env: &mut Env, options: &Options) -> anyhow::Result<Content> {
             timing.polls,
             requests.by_request()
         ));
+        for namespace in [format!("kube-floor-{n}"), format!("both-floor-{n}")] {
+            delete_namespace(env, &namespace)?;
+        }
         if index + 1 < sizes.len() {
             // Only the largest set stays: the steady state is measured at N resources.
             delete_namespace(env, &content.namespace)?;
@@ -294,6 +250,12 @@ pub fn run(env: &mut Env, options: &Options) -> anyhow::Result<Content> {
             kept = Some(content);
         }
     }
+    print_convergence(rows, details);
+    print_admission(admission);
+    kept.ok_or_else(|| anyhow::anyhow!("no sizes"))
+}
+
+fn print_convergence(rows: Vec<Vec<String>>, notes: Vec<String>) {
     Table {
         title: "1. Content convergence (N schema + table pairs created at once)",
         headers: &[
@@ -303,27 +265,77 @@ pub fn run(env: &mut Env, options: &Options) -> anyhow::Result<Content> {
             "Pinot calls",
             "reads / writes / validate",
             "apiserver reads / writes",
-            "floor time",
-            "floor calls",
-            "time vs floor",
-            "target <= 1.2x floor",
+            "Pinot floor",
+            "kube floor",
+            "combined floor",
+            "vs Pinot floor",
+            "vs combined floor",
+            "target <= 1.2x combined",
         ],
         rows,
-        notes: details,
+        notes,
     }
     .print();
     println!(
-        "Each side runs against a freshly started, empty Pinot of its own (the floor's is \
-         stopped before the operator's starts), floor first. Floor: a plain HTTP client POSTing \
-         the N schemas, then the N tables, {CONCURRENCY} requests in flight. Operator: an \
-         in-process Kubernetes client server-side-applies the PinotCluster (external, at that \
-         Pinot), then the N PinotSchema and N PinotTable objects, {CONCURRENCY} requests in \
-         flight. \"all Synced\" runs from the first apply until a LIST (every 250 ms) shows \
-         Synced=True on every schema and table; \"of which creating objects\" until the \
-         apiserver has answered every apply. Pinot calls are the operator's, from its \
-         /metrics. Apiserver requests are the operator's kinds' (this API group, Events) in \
+        "Floors first, then the operator; every side that talks to Pinot has a freshly \
+         started, empty Pinot of its own. Pinot floor: a plain HTTP client POSTing the N \
+         schemas, then the N tables, {CONCURRENCY} requests in flight. Kube floor (no Pinot): a \
+         plain Kubernetes client server-side-applies the same 2N objects, then writes each \
+         one's Synced status, {CONCURRENCY} in flight (its objects carry a label the \
+         operator's selector excludes). Combined floor: both at once, each with its own \
+         {CONCURRENCY} in flight. Operator: an in-process Kubernetes client \
+         server-side-applies the PinotCluster (external, at that Pinot), then the N \
+         PinotSchema and N PinotTable objects, {CONCURRENCY} requests in flight. \"all \
+         Synced\" runs from the first apply until a LIST (every 250 ms) shows Synced=True on \
+         every schema and table; \"of which creating objects\" until the apiserver has \
+         answered every apply. Pinot calls are the operator's, from its /metrics. Apiserver \
+         requests are the operator's kinds' (this API group, Events) in \
          apiserver_request_total, less the bench's own applies and LISTs (WATCH not \
          counted); per object: per schema or table.\n"
     );
-    kept.ok_or_else(|| anyhow::anyhow!("no sizes"))
+}
+
+/// Admission: the floor's window holds only the floor's writes; the operator's holds
+/// the bench's applies and the operator's status writes, with Pinot and the operator
+/// on the same machine.
+pub fn print_admission(rows: Vec<Vec<String>>) {
+    Table {
+        title: "1b. Admission: the apiserver's latency per write of this API group",
+        headers: &[
+            "N",
+            "window",
+            "request",
+            "count",
+            "mean",
+            "p99",
+            "CEL in window",
+        ],
+        rows,
+        notes: vec![],
+    }
+    .print();
+    println!(
+        "From the kube-apiserver's apiserver_request_duration_seconds (the whole request: \
+         decoding, defaulting, OpenAPI and CEL validation, managed fields, etcd), as the \
+         difference of two scrapes around the window; p99 is the upper bound of its \
+         histogram bucket. CEL: apiserver_cel_evaluation_duration_seconds over the window \
+         (its observations and their summed time), every kind's. The apiserver observes one \
+         evaluation per schema node whose subtree carries rules, not per rule, and a node's \
+         time includes its children's, so the sum is an upper bound on CEL time.\n"
+    );
+}
+
+/// Admission alone (`--only admission`): the kube floor at every size, no Pinot.
+pub fn run_admission(env: &Env, options: &Options) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    let mut took = Vec::new();
+    for &n in &options.sizes {
+        let floor = floors::kube(env, n)?;
+        rows.extend(admission_rows(n, "kube floor", &floor.admission));
+        took.push(format!("N = {n}: kube floor {}", seconds(floor.took)));
+        delete_namespace(env, &format!("kube-floor-{n}"))?;
+    }
+    print_admission(rows);
+    println!("{}\n", took.join("; "));
+    Ok(())
 }

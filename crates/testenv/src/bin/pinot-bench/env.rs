@@ -13,6 +13,8 @@ use testenv::pinot::Pinot;
 use testenv::process::{ManagedProcess, free_port};
 
 use crate::Options;
+use crate::admission::Admission;
+use crate::floors::FLOOR_LABEL;
 
 pub struct Env {
     pub kube: Kubernetes,
@@ -37,7 +39,8 @@ impl Env {
         let real_node = options.runs(crate::Bench::RealRollout);
         let kube = Kubernetes::start_with(KubernetesOptions { real_node })?;
         eprintln!("kubernetes ready in {:.1?}", kube.startup_time());
-        let crds = testenv::versions::repo_root().join("deploy/crds");
+        let crds = (options.crds.clone())
+            .unwrap_or_else(|| testenv::versions::repo_root().join("deploy/crds"));
         let applied = kube
             .kubectl()
             .args(["apply", "--server-side", "-f"])
@@ -57,7 +60,13 @@ impl Env {
             ])
             .stdout(Stdio::null())
             .status()?;
-        let logs = tempfile::Builder::new().prefix("pinot-bench-").tempdir()?;
+        // PINOT_BENCH_OPERATOR_LOG (a RUST_LOG filter) keeps the operator's log, to see
+        // why each reconcile ran and which Pinot calls it made.
+        let log_filter = std::env::var("PINOT_BENCH_OPERATOR_LOG").ok();
+        let logs = tempfile::Builder::new()
+            .prefix("pinot-bench-")
+            .disable_cleanup(log_filter.is_some())
+            .tempdir()?;
         let port = free_port();
         let mut command = Command::new(std::env::current_exe()?.with_file_name("pinot-operator"));
         command
@@ -66,7 +75,12 @@ impl Env {
             .arg("--resync-seconds")
             .arg(options.resync.as_secs().to_string())
             .args(["--log-level", "warn"])
+            .arg(format!("--selector=!{FLOOR_LABEL}"))
             .env("KUBECONFIG", kube.kubeconfig_path());
+        if let Some(filter) = &log_filter {
+            command.env("RUST_LOG", filter);
+            eprintln!("operator log kept in {}", logs.path().display());
+        }
         // Deployed clusters' Services resolve through the real node's CoreDNS.
         if real_node {
             command = kube.with_cluster_dns(command);
@@ -191,14 +205,24 @@ impl Env {
         Ok(Metrics::parse(&text))
     }
 
-    /// The kube-apiserver's request counters now (its own `/metrics`, read as admin).
-    pub fn apiserver_requests(&self) -> anyhow::Result<ApiRequests> {
+    /// The kube-apiserver's own `/metrics`, read as admin.
+    fn apiserver_metrics(&self) -> anyhow::Result<String> {
         let client = self.client()?;
         let request = http::Request::get("/metrics").body(Vec::new())?;
         let text = self
             .runtime
             .block_on(async move { client.request_text(request).await })?;
-        Ok(ApiRequests::parse(&text))
+        Ok(text)
+    }
+
+    /// The kube-apiserver's request counters now.
+    pub fn apiserver_requests(&self) -> anyhow::Result<ApiRequests> {
+        Ok(ApiRequests::parse(&self.apiserver_metrics()?))
+    }
+
+    /// The kube-apiserver's write latencies and CEL time now.
+    pub fn admission(&self) -> anyhow::Result<Admission> {
+        Ok(Admission::parse(&self.apiserver_metrics()?))
     }
 
     /// CPU seconds (user + system) the operator used so far.
@@ -476,7 +500,7 @@ impl ApiRequests {
 
 /// The value of `label` in a series' `{a="x",b="y"}`, matching whole label names only
 /// (`resource` is also the end of `subresource`).
-fn label_value(series: &str, label: &str) -> Option<String> {
+pub fn label_value(series: &str, label: &str) -> Option<String> {
     let start = [format!("{{{label}=\""), format!(",{label}=\"")]
         .iter()
         .find_map(|key| Some(series.find(key.as_str())? + key.len()))?;

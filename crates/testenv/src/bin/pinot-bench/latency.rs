@@ -10,8 +10,9 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use serde_json::json;
 
 use crate::Options;
-use crate::convergence::{Content, table};
+use crate::convergence::Content;
 use crate::env::Env;
+use crate::floors::table;
 use crate::report::{Table, millis, verdict};
 
 const POLL: Duration = Duration::from_millis(10);
@@ -48,6 +49,7 @@ pub fn run(env: &Env, options: &Options, content: &Content) -> anyhow::Result<()
     let tables: Api<DynamicObject> = Api::namespaced_with(client, &content.namespace, &resource);
     let mut operator = Vec::with_capacity(options.changes);
     let mut direct = Vec::with_capacity(options.changes);
+    let before = env.metrics()?;
     env.runtime.block_on(async {
         for j in 0..options.changes {
             let i = j % content.n;
@@ -82,6 +84,7 @@ pub fn run(env: &Env, options: &Options, content: &Content) -> anyhow::Result<()
         }
         anyhow::Ok(())
     })?;
+    let calls = env.metrics()?.since(&before);
     operator.sort_unstable();
     direct.sort_unstable();
     let (p50, p99) = (percentile(&operator, 50.0), percentile(&operator, 99.0));
@@ -111,12 +114,22 @@ pub fn run(env: &Env, options: &Options, content: &Content) -> anyhow::Result<()
                 "-".into(),
             ],
         ],
-        notes: vec![format!(
-            "Change j sets retentionTimeValue to 100 + j on table t(j mod {}); Pinot is polled \
-             every {} ms with GET /tables/{{name}}?type=OFFLINE (the poll adds up to that much).",
-            content.n,
-            POLL.as_millis()
-        )],
+        notes: vec![
+            format!(
+                "Change j sets retentionTimeValue to 100 + j on table t(j mod {}); Pinot is \
+                 polled every {} ms with GET /tables/{{name}}?type=OFFLINE (the poll adds up to \
+                 that much).",
+                content.n,
+                POLL.as_millis()
+            ),
+            format!(
+                "The operator's Pinot calls in the window, resyncs of all {} pairs included \
+                 (each reads its object once): {}; {:.2} writes per change.",
+                content.n,
+                calls.calls_by_endpoint(),
+                calls.calls().writes / options.changes as f64
+            ),
+        ],
     }
     .print();
     Ok(())

@@ -6,14 +6,17 @@
 //! ```text
 //! pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200]
 //!             [--resync-seconds 60] [--ready-delay 5s]
-//!             [--only convergence|steady|latency|rollout|real-rollout]
+//!             [--only admission|convergence|steady|latency|rollout|real-rollout]
+//!             [--crds DIR]
 //! ```
 //!
 //! Run it through `scripts/bench.sh` (which builds the release binaries first and
 //! passes its arguments through). Results and their reading: `docs/benchmarks.md`.
 
+mod admission;
 mod convergence;
 mod env;
+mod floors;
 mod latency;
 mod real_rollout;
 mod report;
@@ -28,7 +31,8 @@ use env::Env;
 
 const USAGE: &str = "usage: pinot-bench [--sizes 100,1000] [--steady-seconds 300] [--changes 200] \
                      [--resync-seconds 60] [--ready-delay 5s] \
-                     [--only convergence|steady|latency|rollout|real-rollout]";
+                     [--only admission|convergence|steady|latency|rollout|real-rollout] \
+                     [--crds DIR]";
 
 /// What to run, and how big; the defaults are the figures of the issue.
 #[derive(Debug, Clone)]
@@ -42,10 +46,13 @@ pub struct Options {
     /// KWOK readiness delay of every pod in the rollout benchmark (Go duration).
     pub ready_delay: String,
     pub only: Option<Bench>,
+    /// CRDs to install instead of `deploy/crds` (to compare what admission costs).
+    pub crds: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bench {
+    Admission,
     Convergence,
     Steady,
     Latency,
@@ -62,6 +69,7 @@ impl Options {
             resync: Duration::from_secs(60),
             ready_delay: "5s".into(),
             only: None,
+            crds: None,
         };
         while let Some(flag) = args.next() {
             if flag == "-h" || flag == "--help" {
@@ -86,8 +94,10 @@ impl Options {
                 "--changes" => options.changes = value.parse()?,
                 "--resync-seconds" => options.resync = Duration::from_secs(value.parse()?),
                 "--ready-delay" => options.ready_delay = value,
+                "--crds" => options.crds = Some(value.into()),
                 "--only" => {
                     options.only = Some(match value.as_str() {
+                        "admission" => Bench::Admission,
                         "convergence" => Bench::Convergence,
                         "steady" => Bench::Steady,
                         "latency" => Bench::Latency,
@@ -102,8 +112,13 @@ impl Options {
         Ok(options)
     }
 
+    /// Every benchmark runs unless one is asked for; admission alone only when asked
+    /// for (convergence measures it too).
     fn runs(&self, bench: Bench) -> bool {
-        self.only.is_none_or(|only| only == bench)
+        match self.only {
+            Some(only) => only == bench,
+            None => bench != Bench::Admission,
+        }
     }
 
     /// The size the steady-state and latency benchmarks run at.
@@ -117,6 +132,9 @@ fn main() -> anyhow::Result<()> {
     report::print_header(&options);
     let mut env = Env::start(&options)?;
 
+    if options.runs(Bench::Admission) {
+        convergence::run_admission(&env, &options)?;
+    }
     let mut content = None;
     if options.runs(Bench::Convergence) {
         content = Some(convergence::run(&mut env, &options)?);
