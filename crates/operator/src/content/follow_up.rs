@@ -8,7 +8,7 @@ use api::FollowUp;
 use api::table::TableChangePolicy;
 use serde_json::Value;
 
-use super::compare::covers;
+use super::compare::{covers, hash};
 
 /// Top-level TableConfig keys whose change moves segments between instances.
 const REBALANCE_KEYS: &[&str] = &[
@@ -56,8 +56,8 @@ const REPLICATION: &[&str] = &[
 /// follows and one of those a reload follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
-    rebalance: u64,
-    reload: u64,
+    rebalance: String,
+    reload: String,
 }
 
 impl Fingerprint {
@@ -65,19 +65,10 @@ impl Fingerprint {
         let top = |keys: &[&str]| keys.iter().map(|k| doc.get(*k)).collect::<Vec<_>>();
         let replication = REPLICATION.iter().map(|p| doc.pointer(p));
         Fingerprint {
-            rebalance: digest(&(top(REBALANCE_KEYS), replication.collect::<Vec<_>>())),
-            reload: digest(&top(RELOAD_KEYS)),
+            rebalance: hash(&(top(REBALANCE_KEYS), replication.collect::<Vec<_>>())),
+            reload: hash(&top(RELOAD_KEYS)),
         }
     }
-}
-
-fn digest(parts: &impl serde::Serialize) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    serde_json::to_string(parts)
-        .unwrap_or_default()
-        .hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Pure: the follow-ups applying `desired` over the config the operator applied last

@@ -20,9 +20,8 @@ pub struct Known {
 }
 
 /// The tenants of each cluster (`namespace/name controller-url`) as Pinot listed
-/// them last. A table
-/// naming a tenant the list lacks refreshes it; a failed sync or a tenant written by
-/// the operator drops it.
+/// them last. A table naming a tenant the list lacks refreshes it; a failed sync or a
+/// tenant written by the operator drops it.
 #[derive(Default)]
 pub struct TenantCache {
     listed: Mutex<HashMap<String, Listed>>,

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::common::condition::SYNCED;
 use api::{DeletionPolicy, PinotSchema};
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
@@ -83,34 +82,17 @@ fn follow_schemas<K: ContentResource>(
             .state()
             .into_iter()
             .filter(|o| o.namespace() == ns && o.schema_ref() == Some(name.as_str()))
-            .filter(|o| !in_sync(o.as_ref()))
+            .filter(|o| !status::in_sync(o.as_ref()))
             .map(|o| ObjectRef::from_obj(&*o))
             .collect::<Vec<_>>()
     })
 }
 
-/// The object's `Synced` condition is `True` for its current spec.
-fn in_sync<K: ContentResource>(obj: &K) -> bool {
-    synced_status(obj)
-        .is_some_and(|(status, generation)| status == "True" && generation == obj.meta().generation)
-}
-
-/// The object's last sync failed.
-fn failed<K: ContentResource>(obj: &K) -> bool {
-    synced_status(obj).is_some_and(|(status, _)| status == "False")
-}
-
-fn synced_status<K: ContentResource>(obj: &K) -> Option<(&str, Option<i64>)> {
-    let status = obj.content_status()?;
-    let synced = conditions::find(&status.conditions, SYNCED)?;
-    Some((synced.status.as_str(), synced.observed_generation))
-}
-
 /// A cluster's spec changing (its URL or credentials: Pinot may be another one), or its
 /// deletion, re-syncs everything that references it; its turning available, what
-/// failed. Its
-/// other status writes wake nobody: at a bulk apply, its first status write re-ran the
-/// syncs already under way, which then met their own creates (409) in Pinot.
+/// failed. Its other status writes wake nobody: at a bulk apply, its first status
+/// write re-ran the syncs already under way, which then met their own creates (409)
+/// in Pinot.
 fn follow_clusters<K: ContentResource>(
     controller: Controller<K>,
     ctx: &Context,
@@ -133,7 +115,7 @@ fn follow_clusters<K: ContentResource>(
         let spec_changed = seen_before.is_some_and(|g| g != generation) || deleting;
         (referencing.state().into_iter())
             .filter(|o| o.namespace() == ns && o.cluster_name() == name)
-            .filter(|o| spec_changed || failed(o.as_ref()))
+            .filter(|o| spec_changed || status::failed(o.as_ref()))
             .map(|o| ObjectRef::from_obj(&*o))
             .collect::<Vec<_>>()
     })
@@ -154,10 +136,7 @@ fn spec_or_availability(cluster: &api::PinotCluster) -> Option<u64> {
 /// Hash of a schema's `Synced` status, reason and observed generation.
 fn synced_condition(schema: &PinotSchema) -> Option<u64> {
     use std::hash::{Hash, Hasher};
-    let synced = schema
-        .status
-        .as_ref()
-        .and_then(|s| conditions::find(&s.conditions, SYNCED))?;
+    let synced = status::synced(schema)?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (&synced.status, &synced.reason, synced.observed_generation).hash(&mut hasher);
     Some(hasher.finish())
@@ -267,14 +246,12 @@ async fn pinot_for<K: ContentResource>(
 async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced, SyncError> {
     let namespace = obj.namespace().unwrap_or_default();
     let pinot = pinot_for(obj, &namespace, ctx).await?;
-    // A new URL is another Pinot, with nothing of the old one's remembered.
-    let cluster = format!("{namespace}/{} {}", obj.cluster_name(), pinot.base_url());
+    let cluster = memory_key(obj, &namespace, &pinot);
     let status = obj.content_status();
     let cx = SyncContext {
         applied_hash: status.and_then(|s| s.applied_hash.as_deref()),
         pending_follow_ups: status.map_or(&[], |s| &s.pending_follow_ups),
-        last_failed: status
-            .and_then(|s| conditions::find(&s.conditions, SYNCED))
+        last_failed: status::synced(obj)
             .is_some_and(|c| c.status == "False" && doubts_memory(&c.reason)),
         ..sync_context(ctx, &pinot, &namespace, &cluster)
     };
@@ -284,6 +261,12 @@ async fn sync_once<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Synced,
         ctx.known.tenants.forget(&cluster);
     }
     result
+}
+
+/// The cluster's key in what the operator remembers of Pinot: a new URL is another
+/// Pinot, with nothing of the old one's remembered.
+fn memory_key<K: ContentResource>(obj: &K, namespace: &str, pinot: &PinotClient) -> String {
+    format!("{namespace}/{} {}", obj.cluster_name(), pinot.base_url())
 }
 
 /// What a sync or a removal talks to, as if nothing had been applied before.
@@ -318,10 +301,7 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
     if let Err(e) = &result {
         ctx.metrics.sync_failed(K::CONTROLLER, e.reason());
     }
-    let previous_reason = obj
-        .content_status()
-        .and_then(|s| conditions::find(&s.conditions, SYNCED))
-        .map(|c| c.reason.clone());
+    let previous_reason = status::synced(obj).map(|c| c.reason.clone());
     for event in sync_events(obj, &result, previous_reason.as_deref()) {
         ctx.publish(&event, &obj.object_ref(&())).await;
     }
@@ -341,9 +321,7 @@ async fn apply<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, Syn
 /// removal is what wakes it.
 async fn leave_alone<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, SyncError> {
     let current = obj.content_status();
-    let was_ignored = current
-        .and_then(|s| conditions::find(&s.conditions, SYNCED))
-        .is_some_and(|c| c.reason == IGNORED);
+    let was_ignored = status::synced(obj).is_some_and(|c| c.reason == IGNORED);
     let status = ignored_status(current, obj.meta().generation, &obj.pinot_object());
     if !was_ignored {
         let note = format!(
@@ -446,7 +424,7 @@ async fn cleanup<K: ContentResource>(obj: &K, ctx: &Context) -> Result<Action, S
     let result = async {
         let namespace = obj.namespace().unwrap_or_default();
         let pinot = pinot_for(obj, &namespace, ctx).await?;
-        let cluster = format!("{namespace}/{}", obj.cluster_name());
+        let cluster = memory_key(obj, &namespace, &pinot);
         obj.remove(&sync_context(ctx, &pinot, &namespace, &cluster))
             .await
     }

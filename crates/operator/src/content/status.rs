@@ -4,16 +4,33 @@ use std::time::Duration;
 
 use api::ContentStatus;
 use api::common::condition::{READY, SYNCED};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 
 use super::error::SyncError;
-use super::{Outcome, Synced};
+use super::{ContentResource, Outcome, Synced};
 use crate::conditions::{self, Desired, Status};
 
 /// How stale `lastSyncedTime` may get while nothing else in the status changes.
 /// Refreshing it on every resync would write every object every minute: at 2,000
 /// objects, 33 status writes a second to etcd and to every watcher of these kinds.
 pub const SYNCED_TIME_REFRESH: Duration = Duration::from_secs(600);
+
+/// The object's `Synced` condition is `True` for its current spec.
+pub fn in_sync<K: ContentResource>(obj: &K) -> bool {
+    synced(obj)
+        .is_some_and(|c| c.status == "True" && c.observed_generation == obj.meta().generation)
+}
+
+/// The object's last sync failed.
+pub fn failed<K: ContentResource>(obj: &K) -> bool {
+    synced(obj).is_some_and(|c| c.status == "False")
+}
+
+/// The object's `Synced` condition: none until a sync has reported.
+pub fn synced<K: ContentResource>(obj: &K) -> Option<&Condition> {
+    conditions::find(&obj.content_status()?.conditions, SYNCED)
+}
 
 /// What a content resource is being synced as.
 pub struct Subject<'a> {

@@ -2,8 +2,7 @@
 //! its tenants), the follow-ups a change needs (rebalance, reload), and a REALTIME
 //! table's consumption paused or resumed as `spec.consumption` says.
 
-use crate::{conditions, stores};
-use api::common::condition::SYNCED;
+use crate::stores;
 use api::table::{Consumption, TableDocument};
 use api::{ContentStatus, DeletionPolicy, FollowUp, PinotSchema, PinotTable};
 use k8s_openapi::jiff::Timestamp;
@@ -15,7 +14,9 @@ use super::compare::hash;
 use super::error::SyncError;
 use super::follow_up::{self, Fingerprint, describe};
 use super::schema::{Plan, plan};
-use super::{ContentResource, FollowUpFailure, Outcome, SyncContext, Synced, created, validate};
+use super::{
+    ContentResource, FollowUpFailure, Outcome, SyncContext, Synced, created, status, validate,
+};
 
 /// The call that brings a REALTIME table's consumption to what the spec asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,7 +316,7 @@ async fn check_schema_ref(
     }
     let known_in_pinot = cx.trusts_memory()
         && referenced.spec.cluster_ref.name == table.spec.cluster_ref.name
-        && is_synced_now(&referenced);
+        && status::in_sync(referenced.as_ref());
     Ok(TableSchema {
         name,
         known_in_pinot,
@@ -330,25 +331,12 @@ async fn check_schema_ref(
 const QUIET_WAIT_SECONDS: i64 = 120;
 
 fn is_new_and_unreconciled(schema: &PinotSchema) -> bool {
-    let reconciled = schema
-        .status
-        .as_ref()
-        .is_some_and(|s| conditions::find(&s.conditions, SYNCED).is_some());
+    let reconciled = status::synced(schema).is_some();
     let age = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time| {
         Timestamp::now().as_second() - t.0.as_second()
     };
     let created = schema.metadata.creation_timestamp.as_ref();
     !reconciled && created.is_some_and(|t| age(t) < QUIET_WAIT_SECONDS)
-}
-
-/// The schema's `Synced` condition is `True` for its current spec.
-fn is_synced_now(schema: &PinotSchema) -> bool {
-    let synced = schema
-        .status
-        .as_ref()
-        .and_then(|s| conditions::find(&s.conditions, SYNCED));
-    synced
-        .is_some_and(|c| c.status == "True" && c.observed_generation == schema.metadata.generation)
 }
 
 async fn check_schema_in_pinot(cx: &SyncContext<'_>, schema_name: &str) -> Result<(), SyncError> {
